@@ -1,0 +1,5 @@
+export * from './names';
+export * from './duration';
+export * from './attributes';
+export * from './trigger-spec';
+export * from './wiring';

@@ -1,0 +1,77 @@
+/**
+ * The channel contract every implementation (in-memory, NATS JetStream, Kafka) fulfils.
+ * A channel moves opaque bytes (the CloudEvents JSON format of one event) on topics
+ * named by `constructs/api/wiring.ts`; encoding and routing live elsewhere.
+ */
+import type { ChannelKind } from '../../constructs/api';
+
+export interface TopicOptions {
+  /** How long an event is kept, acknowledged or not. */
+  readonly maxAgeMs?: number;
+  /** Remove the topic's backing resources after this long without traffic. */
+  readonly maxInactivityMs?: number;
+  /** Copies of each event (JetStream stream replicas, Kafka replication). */
+  readonly replicas?: number;
+}
+
+export interface ConsumerOptions {
+  /** At most this many messages handed to the handler and not yet acked/nacked. */
+  readonly maxInFlight: number;
+  /** Deliver one message at a time in topic order (implies maxInFlight 1). */
+  readonly ordered: boolean;
+  /** Redeliver a message that was neither acked nor nacked within this time. */
+  readonly ackWaitMs: number;
+}
+
+/** One delivery of one stored event. The handler must call ack() or nak() exactly once. */
+export interface ChannelMessage {
+  readonly data: Uint8Array;
+  /** 1 on the first delivery, higher on redeliveries (after a crash or nak). */
+  readonly deliveryCount: number;
+  /** The event is done with: delivered, dead-lettered or deliberately dropped. */
+  ack(): Promise<void>;
+  /** Give the event back for redelivery, after `delayMs` if given. */
+  nak(delayMs?: number): void;
+  /** Still working on it: push the redelivery deadline out by another ackWait. */
+  working(): void;
+}
+
+export type MessageHandler = (message: ChannelMessage) => Promise<void>;
+
+export interface ChannelConsumer {
+  /** Stop fetching; wait up to `graceMs` for in-flight handlers, then release the rest. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface Channel {
+  readonly kind: ChannelKind;
+  connect(): Promise<void>;
+  /** True while publishes can succeed (drives the adapter's /readyz). */
+  isReady(): boolean;
+  ensureTopic(topic: string, options?: TopicOptions): Promise<void>;
+  /**
+   * Resolves only once the event is durably stored (for JetStream: the publish ack).
+   * Rejects with ChannelUnavailableError or ChannelFullError.
+   */
+  publish(topic: string, data: Uint8Array): Promise<void>;
+  consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer>;
+  close(): Promise<void>;
+}
+
+/** The channel cannot take events now (not connected, timed out): answer 503 with Retry-After. */
+export class ChannelUnavailableError extends Error {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.name = 'ChannelUnavailableError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The channel's storage is full: answer 507. */
+export class ChannelFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChannelFullError';
+  }
+}

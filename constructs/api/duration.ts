@@ -4,6 +4,12 @@
  */
 const ISO_DURATION = /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
 
+/**
+ * The same grammar as a JSON-Schema `pattern` (RE2-compatible), for CRD validation. The API
+ * server cannot reject "P" or "PT" with it alone; parseIsoDuration does.
+ */
+export const ISO_DURATION_PATTERN = ISO_DURATION.source;
+
 const MS = { week: 604_800_000, day: 86_400_000, hour: 3_600_000, minute: 60_000, second: 1_000 };
 
 /** Milliseconds in an ISO-8601 duration, or undefined when `text` is not one. */

@@ -23,6 +23,8 @@ export const BROKER_CLASS = 'EventMeshBroker';
 /** Trigger annotations for delivery ordering (Knative's Kafka broker uses the same idea). */
 export const DELIVERY_ORDER_ANNOTATION = 'event-mesh.dev/delivery.order';
 export const MAX_IN_FLIGHT_ANNOTATION = 'event-mesh.dev/delivery.max-in-flight';
+/** Highest max-in-flight a Trigger may ask for (the constructs check it at synth time). */
+export const MAX_IN_FLIGHT_LIMIT = 1000;
 
 /** Channel annotation naming the channel implementation that backs it. */
 export const CHANNEL_KIND_ANNOTATION = 'event-mesh.dev/channel.kind';

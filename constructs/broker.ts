@@ -1,0 +1,52 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import {
+  BROKER_API_VERSION, BROKER_CLASS, BROKER_CLASS_ANNOTATION, DEFAULT_BROKER_NAME, brokerIngressUrl, validateDelivery,
+  type DeliverySpec, type MeshAddressing,
+} from './api';
+import { specError } from './errors';
+import { meshLabels } from './mesh-labels';
+import { requireDnsLabel } from './prop-checks';
+
+export interface BrokerProps {
+  readonly namespace: string;
+  /** @default "default" */
+  readonly name?: string;
+  /** Default delivery of the broker's Triggers. @default - each Trigger's own, else no retries */
+  readonly delivery?: DeliverySpec;
+  /** Only used for `url`. @default - the default addressing */
+  readonly addressing?: MeshAddressing;
+}
+
+/**
+ * A Knative `Broker` of class EventMeshBroker: the mesh's dispatcher serves it at
+ * `/<namespace>/<name>` on the broker ingress, and a Knative installation in the same
+ * cluster leaves it alone.
+ */
+export class Broker extends Construct {
+  public readonly name: string;
+  public readonly namespace: string;
+  /** The broker's ingress URL, where events for its Triggers are posted. */
+  public readonly url: string;
+  public readonly resource: ApiObject;
+
+  constructor(scope: Construct, id: string, props: BrokerProps) {
+    super(scope, id);
+    this.name = requireDnsLabel(this, 'broker name', props.name ?? DEFAULT_BROKER_NAME);
+    this.namespace = requireDnsLabel(this, 'broker namespace', props.namespace);
+    const problems = validateDelivery(props.delivery, 'spec.delivery');
+    if (problems.length) throw specError(this, `broker "${this.name}"`, problems);
+    this.url = brokerIngressUrl(this.namespace, this.name, props.addressing);
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: BROKER_API_VERSION,
+      kind: 'Broker',
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        labels: meshLabels(this.name, 'broker'),
+        annotations: { [BROKER_CLASS_ANNOTATION]: BROKER_CLASS },
+      },
+      spec: props.delivery ? { delivery: props.delivery } : {},
+    });
+  }
+}

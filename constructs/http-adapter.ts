@@ -1,0 +1,172 @@
+import { ApiObject } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { ADAPTER_PORT, APPLICATION_LABEL, adapterName, applicationChannelName } from './api';
+import type { ChannelBackend } from './channel-backend';
+import { configError, shown } from './errors';
+import { meshLabels } from './mesh-labels';
+import { requireInteger } from './prop-checks';
+import { RUNTIME_UID, RuntimeDeployment, resolveResources, type ContainerResources } from './runtime-deployment';
+import type { ResolvedRuntimeImage } from './runtime-image';
+import { commonRuntimeEnv, resolveProcessOptions, type RuntimeProcessOptions, type RuntimeSettings } from './runtime-settings';
+
+export type AdapterWorkload = 'deployment' | 'knative-service';
+
+export interface HttpAdapterOptions extends RuntimeProcessOptions {
+  /**
+   * `deployment`: a Deployment and a Service (works on any cluster). `knative-service`: a
+   * Knative Serving Service (scales to zero; needs Knative Serving).
+   * @default "deployment"
+   */
+  readonly workload?: AdapterWorkload;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** @default requests { cpu: "50m", memory: "64Mi" }, limits { cpu: "500m", memory: "256Mi" } */
+  readonly resources?: ContainerResources;
+  /**
+   * Render a NetworkPolicy that admits any client to the adapter: it is the mesh's
+   * entry point from outside.
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+}
+
+export interface HttpAdapterProps extends HttpAdapterOptions {
+  readonly application: string;
+  /** The integration namespace. */
+  readonly namespace: string;
+  readonly channel: ChannelBackend;
+  readonly image: ResolvedRuntimeImage;
+  readonly runtime: RuntimeSettings;
+}
+
+const DEFAULT_RESOURCES = {
+  requests: { cpu: '50m', memory: '64Mi' },
+  limits: { cpu: '500m', memory: '256Mi' },
+};
+
+/**
+ * An application's HTTP source adapter (`event-mesh adapter`): takes CloudEvents at
+ * `/events` (and legacy `/v1/events`) and answers 2xx only once the channel stored the event.
+ * Named `<application>-adapter`, the name api/wiring's adapterEventsUrl addresses.
+ */
+export class HttpAdapter extends Construct {
+  public readonly name: string;
+  public readonly namespace: string;
+
+  constructor(scope: Construct, id: string, props: HttpAdapterProps) {
+    super(scope, id);
+    this.name = adapterName(props.application);
+    this.namespace = props.namespace;
+    const workload = props.workload ?? 'deployment';
+    if (workload !== 'deployment' && workload !== 'knative-service') {
+      throw configError(this, `adapter workload must be "deployment" or "knative-service", got ${shown(workload)}`, 'pick one of the two');
+    }
+    const replicas = requireInteger(this, `adapter "${this.name}" replicas`, props.replicas ?? 1, 1);
+    const processOptions = resolveProcessOptions(this, `adapter "${this.name}"`, props);
+    const appLabels = { [APPLICATION_LABEL]: props.application };
+    const env = (scope: Construct): Record<string, kplus.EnvValue> => ({
+      ...commonRuntimeEnv(props.runtime, processOptions),
+      EVENT_MESH_CHANNEL: kplus.EnvValue.fromValue(props.channel.kind),
+      APPLICATION_NAME: kplus.EnvValue.fromValue(props.application),
+      CHANNEL_NAMESPACE: kplus.EnvValue.fromValue(props.namespace),
+      CHANNEL_NAME: kplus.EnvValue.fromValue(applicationChannelName(props.application)),
+      ...props.channel.env(scope),
+    });
+
+    if (workload === 'knative-service') {
+      this.renderKnativeService(props, env, appLabels, replicas);
+    } else {
+      const deployment = new RuntimeDeployment(this, 'Resource', {
+        name: this.name,
+        namespace: this.namespace,
+        component: 'adapter',
+        command: 'adapter',
+        image: props.image,
+        replicas,
+        env,
+        resources: props.resources,
+        defaultResources: DEFAULT_RESOURCES,
+        labels: appLabels,
+        shutdownGraceSeconds: processOptions.shutdownGraceSeconds,
+      });
+      const service = new kplus.Service(this, 'Service', {
+        metadata: { name: this.name, namespace: this.namespace, labels: meshLabels(this.name, 'adapter', appLabels) },
+        ports: [{ name: 'http', port: 80, targetPort: ADAPTER_PORT }],
+      });
+      for (const [key, value] of Object.entries(deployment.selector)) service.selectLabel(key, value);
+
+      if (props.networkPolicy ?? true) {
+        new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+          metadata: { name: this.name, namespace: this.namespace, labels: meshLabels(this.name, 'adapter', appLabels) },
+          selector: kplus.Pods.select(this, 'AdapterPods', { labels: deployment.selector }),
+          ingress: {
+            default: kplus.NetworkPolicyTrafficDefault.DENY,
+            rules: [{ peer: kplus.Pods.all(this, 'Anyone', { namespaces: kplus.Namespaces.all(this, 'AnyNamespace') }), ports: [kplus.NetworkPolicyPort.tcp(ADAPTER_PORT)] }],
+          },
+        });
+      }
+    }
+  }
+
+  /**
+   * The same container as a Knative Service (serving.knative.dev/v1). Knative owns the pod
+   * template's Deployment and Service, so neither (nor a PodDisruptionBudget) is rendered.
+   */
+  private renderKnativeService(
+    props: HttpAdapterProps,
+    env: (scope: Construct) => Record<string, kplus.EnvValue>,
+    appLabels: Record<string, string>,
+    replicas: number,
+  ): void {
+    const labels = meshLabels(this.name, 'adapter', appLabels);
+    const envList = Object.entries(env(this)).map(([name, value]) =>
+      (value.valueFrom ? { name, valueFrom: toPlain(value.valueFrom) } : { name, value: value.value }));
+    const resources = resolveResources(this, this.name, props.resources, DEFAULT_RESOURCES);
+    new ApiObject(this, 'Resource', {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        // Cluster-local: the external application reaches it through the gateway, as in Kyma.
+        labels: { ...labels, 'networking.knative.dev/visibility': 'cluster-local' },
+      },
+      spec: {
+        template: {
+          metadata: {
+            labels,
+            annotations: { 'autoscaling.knative.dev/min-scale': String(replicas) },
+          },
+          spec: {
+            timeoutSeconds: 30,
+            containers: [{
+              image: props.image.image,
+              imagePullPolicy: props.image.pullPolicy,
+              args: ['adapter'],
+              // Knative sets PORT itself; the runtime reads it.
+              env: envList.filter((e) => e.name !== 'PORT'),
+              ports: [{ containerPort: ADAPTER_PORT }],
+              readinessProbe: { httpGet: { path: '/readyz' } },
+              livenessProbe: { httpGet: { path: '/healthz' } },
+              resources,
+              securityContext: {
+                runAsNonRoot: true,
+                runAsUser: RUNTIME_UID,
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+            }],
+          },
+        },
+      },
+    });
+  }
+}
+
+/** cdk8s-plus keeps env sources in its generated camelCase types; their JSON is already Kubernetes' shape. */
+function toPlain(source: unknown): unknown {
+  return JSON.parse(JSON.stringify(source));
+}

@@ -1,0 +1,50 @@
+import { ApiObject } from 'cdk8s';
+import { Construct } from 'constructs';
+import { CHANNEL_API_VERSION, SUBSCRIPTION_API_VERSION, validateDelivery, validateDestination, type DeliverySpec, type Destination } from './api';
+import { specError } from './errors';
+import { meshLabels } from './mesh-labels';
+import { requireDnsLabel } from './prop-checks';
+
+export interface SubscriptionProps {
+  readonly name: string;
+  readonly namespace: string;
+  /** Name of the Channel (in the same namespace) to subscribe to. */
+  readonly channel: string;
+  readonly subscriber: Destination;
+  /** Where the subscriber's replies go. @default - replies are dropped */
+  readonly reply?: Destination;
+  /** @default - the channel's delivery */
+  readonly delivery?: DeliverySpec;
+  /** @default - none */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** A Knative `messaging.knative.dev/v1` Subscription: a Channel's events to a subscriber. */
+export class Subscription extends Construct {
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly resource: ApiObject;
+
+  constructor(scope: Construct, id: string, props: SubscriptionProps) {
+    super(scope, id);
+    this.name = requireDnsLabel(this, 'subscription name', props.name, 253);
+    this.namespace = requireDnsLabel(this, 'subscription namespace', props.namespace);
+    const problems = [
+      ...validateDestination(props.subscriber, 'spec.subscriber'),
+      ...(props.reply ? validateDestination(props.reply, 'spec.reply') : []),
+      ...validateDelivery(props.delivery, 'spec.delivery'),
+    ];
+    if (problems.length) throw specError(this, `subscription "${this.name}"`, problems);
+    this.resource = new ApiObject(this, 'Resource', {
+      apiVersion: SUBSCRIPTION_API_VERSION,
+      kind: 'Subscription',
+      metadata: { name: this.name, namespace: this.namespace, labels: meshLabels(this.name, 'subscription', props.labels) },
+      spec: {
+        channel: { apiVersion: CHANNEL_API_VERSION, kind: 'Channel', name: props.channel },
+        subscriber: props.subscriber,
+        ...(props.reply ? { reply: props.reply } : {}),
+        ...(props.delivery ? { delivery: props.delivery } : {}),
+      },
+    });
+  }
+}

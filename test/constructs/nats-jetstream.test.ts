@@ -1,0 +1,73 @@
+import { Chart, Testing } from 'cdk8s';
+import { EventMesh, NATS_SERVICE, NatsJetStream, parseQuantity } from '../../constructs';
+import { buildNatsProductionChart } from '../../examples/nats-production/main';
+import { containerEnv, find, synth } from '../support/synth';
+import type { Manifest } from '../support/validate-manifests';
+
+const spec = (m: Manifest) => m.spec as any;
+
+describe('the 3-server production profile', () => {
+  let manifests: Manifest[];
+  beforeAll(() => {
+    manifests = synth(buildNatsProductionChart(Testing.app()));
+  });
+
+  test('clusters three servers with routes over the headless Service', () => {
+    const sts = find(manifests, 'StatefulSet', NATS_SERVICE);
+    expect(spec(sts).replicas).toBe(3);
+    expect(spec(sts).serviceName).toBe(`${NATS_SERVICE}-headless`);
+    expect(spec(sts).template.spec.affinity.podAntiAffinity).toBeDefined();
+    const conf = (find(manifests, 'ConfigMap', `${NATS_SERVICE}-config`).data as Record<string, string>)['nats.conf'];
+    for (const i of [0, 1, 2]) expect(conf).toContain(`nats://${NATS_SERVICE}-${i}.${NATS_SERVICE}-headless.event-mesh-system.svc.cluster.local:6222`);
+    expect(conf).toContain('max_file_store: 21474836480');
+  });
+
+  test('streams are replicated 3 times and the overrides reach the runtime', () => {
+    for (const name of ['event-mesh-dispatcher', 'commerce-adapter', 'marketing-adapter']) {
+      expect(containerEnv(find(manifests, 'Deployment', name))).toMatchObject({
+        STREAM_REPLICAS: '3', STREAM_MAX_AGE: '72h', CHANNEL_MAX_INACTIVITY: '168h', LOG_LEVEL: 'warn',
+      });
+    }
+  });
+
+  test('volume, storage class and memory from the props; GOMEMLIMIT below the limit', () => {
+    const sts = find(manifests, 'StatefulSet', NATS_SERVICE);
+    expect(spec(sts).volumeClaimTemplates[0].spec).toMatchObject({ storageClassName: 'premium-rwo', resources: { requests: { storage: '20Gi' } } });
+    const container = spec(sts).template.spec.containers[0];
+    expect(container.resources).toEqual({ limits: { memory: '2Gi' }, requests: { cpu: '500m', memory: '2Gi' } });
+    const gomemlimit = Number(container.env.find((e: any) => e.name === 'GOMEMLIMIT').value);
+    expect(gomemlimit).toBeLessThan(parseQuantity('2Gi')!);
+  });
+
+  test('a disruption budget that keeps the quorum', () => {
+    expect(spec(find(manifests, 'PodDisruptionBudget', NATS_SERVICE)).maxUnavailable).toBe(1);
+  });
+
+  test('two applications share the analytics namespace', () => {
+    expect(manifests.filter((m) => m.kind === 'Broker' && m.metadata!.namespace === 'analytics')).toHaveLength(1);
+  });
+});
+
+test('the construct exposes what the mesh passes on', () => {
+  const nats = new NatsJetStream(new Chart(Testing.app(), 'c'), 'nats', { persistence: { maxAge: '12h' }, channel: { maxInactivity: '96h' } });
+  expect([nats.streamMaxAge, nats.channelMaxInactivity, nats.streamReplicas, nats.storageSize, nats.memoryLimit]).toEqual(['12h', '96h', 1, '1Gi', '256M']);
+  expect(nats.url).toBe('nats://event-mesh-nats.event-mesh-system.svc.cluster.local:4222');
+  expect(nats.serverConfig).not.toContain('cluster {');
+});
+
+test('the image is configurable', () => {
+  const chart = new Chart(Testing.app(), 'c');
+  new EventMesh(chart, 'mesh', { nats: { image: 'registry.corp/nats:2.10.22-alpine' } });
+  expect(spec(find(synth(chart), 'StatefulSet', NATS_SERVICE)).template.spec.containers[0].image).toBe('registry.corp/nats:2.10.22-alpine');
+});
+
+test.each([
+  ['1Gi', 2 ** 30], ['256M', 256e6], ['500m', 0.5], ['1e3', 1000], ['1.5Gi', 1.5 * 2 ** 30], ['2', 2],
+])('parseQuantity(%s)', (text, value) => {
+  expect(parseQuantity(text)).toBe(value);
+});
+
+test.each(['-1Gi', '1GB', 'Gi', '1 Gi', '', 'abc'])('parseQuantity rejects or negates %p', (text) => {
+  const value = parseQuantity(text);
+  expect(value === undefined || value < 0).toBe(true);
+});

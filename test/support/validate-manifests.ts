@@ -1,0 +1,234 @@
+/**
+ * Validation of synthesized manifests against published schemas:
+ * - built-in kinds and Knative kinds through the maintained model libraries
+ *   (`kubernetes-models` v4 and `@kubernetes-models/knative` v2), resolved generically from
+ *   apiVersion/kind; an object whose kind no library knows fails, it is never skipped;
+ * - our custom resources against the openAPIV3Schema of the CRD we synthesize, with ajv,
+ *   the way `kubectl apply` (strict field validation) would judge them;
+ * - CRD schemas against the API server's structural-schema rules.
+ */
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+type ModelClass = new (data: unknown) => { validate(): void };
+
+const modelModules = new Map<string, Record<string, unknown> | null>();
+
+/** The model library module that holds an apiVersion's kinds, or null if none does. */
+function modelModule(apiVersion: string): Record<string, unknown> | null {
+  if (modelModules.has(apiVersion)) return modelModules.get(apiVersion)!;
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  const path = group === ''
+    ? `kubernetes-models/${version}`
+    : group.endsWith('.knative.dev')
+      ? `@kubernetes-models/knative/${group}/${version}`
+      : `kubernetes-models/${group}/${version}`;
+  let mod: Record<string, unknown> | null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(path) as Record<string, unknown>;
+  } catch {
+    mod = null;
+  }
+  modelModules.set(apiVersion, mod);
+  return mod;
+}
+
+/** The published model class for apiVersion/kind, if a library has one. */
+export function modelFor(apiVersion: string, kind: string): ModelClass | undefined {
+  const candidate = modelModule(apiVersion)?.[kind] as (ModelClass & { apiVersion?: string; kind?: string }) | undefined;
+  return candidate && candidate.apiVersion === apiVersion && candidate.kind === kind ? candidate : undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// CRD-based validation (ajv)
+
+export interface CrdEntry {
+  readonly name: string;
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly schema: Record<string, unknown>;
+  readonly validate: ValidateFunction;
+}
+
+/** Custom resource schemas by `apiVersion/kind`, compiled from synthesized CRDs. */
+export type CrdRegistry = Map<string, CrdEntry>;
+
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false });
+  addFormats(ajv);
+  for (const keyword of [
+    'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys',
+    'x-kubernetes-int-or-string', 'x-kubernetes-embedded-resource', 'x-kubernetes-map-type', 'x-kubernetes-validations',
+  ]) ajv.addKeyword({ keyword });
+  return ajv;
+}
+
+/**
+ * The schema as `kubectl apply` enforces it: the API server rejects unknown fields (strict
+ * field validation, kubectl's default) except below x-kubernetes-preserve-unknown-fields.
+ */
+export function withStrictFields(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withStrictFields);
+  if (!schema || typeof schema !== 'object') return schema;
+  const node = schema as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'properties') {
+      out.properties = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, withStrictFields(v)]));
+    } else if (key === 'items' || key === 'additionalProperties' || key === 'not') {
+      out[key] = withStrictFields(value);
+    } else if (key === 'allOf' || key === 'anyOf' || key === 'oneOf') {
+      out[key] = (value as unknown[]).map(withStrictFields);
+    } else {
+      out[key] = value;
+    }
+  }
+  if (node.properties && node.additionalProperties === undefined && node['x-kubernetes-preserve-unknown-fields'] !== true) {
+    out.additionalProperties = false;
+  }
+  return out;
+}
+
+export function crdRegistry(manifests: readonly Manifest[]): CrdRegistry {
+  const ajv = newAjv();
+  const registry: CrdRegistry = new Map();
+  for (const crd of manifests.filter((m) => m.kind === 'CustomResourceDefinition')) {
+    const spec = crd.spec as { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Record<string, unknown> } }[] };
+    for (const version of spec.versions) {
+      const apiVersion = `${spec.group}/${version.name}`;
+      const schema = version.schema.openAPIV3Schema;
+      registry.set(`${apiVersion}/${spec.names.kind}`, {
+        name: crd.metadata!.name!,
+        apiVersion,
+        kind: spec.names.kind,
+        schema,
+        validate: ajv.compile(withStrictFields(schema) as object),
+      });
+    }
+  }
+  return registry;
+}
+
+/** Problems of a custom resource against its synthesized CRD ([] when valid). */
+export function customResourceProblems(obj: Manifest, registry: CrdRegistry): string[] {
+  const entry = registry.get(`${obj.apiVersion}/${obj.kind}`);
+  if (!entry) return [`no CRD in the manifests defines ${obj.apiVersion} ${obj.kind}`];
+  if (entry.validate(obj)) return [];
+  return (entry.validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// The whole manifest
+
+function describe(obj: Manifest): string {
+  const ns = obj.metadata?.namespace ? `${obj.metadata.namespace}/` : '';
+  return `${obj.apiVersion} ${obj.kind} ${ns}${obj.metadata?.name ?? '<no name>'}`;
+}
+
+/**
+ * Validate one object: with its published model when one exists, and (when `crds` is given
+ * and defines its kind) against our CRD too. Throws, naming the object, when invalid or when
+ * no schema at all knows its kind.
+ */
+export function validateManifest(obj: Manifest, crds?: CrdRegistry): void {
+  if (!obj || typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') {
+    throw new Error(`not a Kubernetes object: ${JSON.stringify(obj)?.slice(0, 200)}`);
+  }
+  if (!obj.metadata?.name) throw new Error(`${describe(obj)} has no metadata.name`);
+  const Model = modelFor(obj.apiVersion, obj.kind);
+  const crd = crds?.get(`${obj.apiVersion}/${obj.kind}`);
+  if (!Model && !crd) {
+    throw new Error(`no published model or synthesized CRD knows ${obj.apiVersion} ${obj.kind} (${describe(obj)}): add a schema, don't skip it`);
+  }
+  if (Model) {
+    try {
+      new Model(obj).validate();
+    } catch (e) {
+      throw new Error(`${describe(obj)} fails its published schema: ${(e as Error).message}`);
+    }
+  }
+  if (crd) {
+    const problems = customResourceProblems(obj, crds!);
+    if (problems.length) throw new Error(`${describe(obj)} fails CRD ${crd.name}: ${problems.join('; ')}`);
+  }
+  if (obj.kind === 'CustomResourceDefinition') {
+    const problems = crdStructuralProblems(obj);
+    if (problems.length) throw new Error(`${describe(obj)} is not structural: ${problems.join('; ')}`);
+  }
+}
+
+/** Validate every object; the CRDs among them validate the custom resources. Returns the count. */
+export function validateManifests(manifests: readonly Manifest[], extraCrds: readonly Manifest[] = []): number {
+  const crds = crdRegistry([...manifests, ...extraCrds]);
+  for (const obj of manifests) validateManifest(obj, crds);
+  return manifests.length;
+}
+
+// ---------------------------------------------------------------------------------------
+// Structural schema rules (k8s.io/apiextensions-apiserver, "Specifying a structural schema")
+
+const FORBIDDEN = ['$ref', 'definitions', 'dependencies', 'additionalItems', 'patternProperties', 'id', '$schema'];
+
+/** Why the API server would refuse this CRD's schemas ([] when it would accept them). */
+export function crdStructuralProblems(crd: Manifest): string[] {
+  const spec = crd.spec as { versions: { name: string; schema?: { openAPIV3Schema?: Record<string, unknown> } }[] };
+  const problems: string[] = [];
+  for (const version of spec.versions) {
+    const schema = version.schema?.openAPIV3Schema;
+    if (!schema) {
+      problems.push(`${version.name}: no openAPIV3Schema`);
+      continue;
+    }
+    if (schema.type !== 'object') problems.push(`${version.name}: the root must be of type object`);
+    const metadata = (schema.properties as Record<string, Record<string, unknown>> | undefined)?.metadata;
+    if (metadata) {
+      const fields = Object.keys((metadata.properties as object) ?? {});
+      if (fields.some((f) => f !== 'name' && f !== 'generateName')) problems.push(`${version.name}: metadata may only constrain name and generateName`);
+    }
+    walk(schema, `${version.name}:`, problems, false);
+  }
+  return problems;
+}
+
+function walk(node: Record<string, unknown>, path: string, problems: string[], underPreserve: boolean): void {
+  const preserve = node['x-kubernetes-preserve-unknown-fields'] === true;
+  const intOrString = node['x-kubernetes-int-or-string'] === true;
+  if (!node.type && !preserve && !intOrString) problems.push(`${path} has no type`);
+  for (const key of FORBIDDEN) if (key in node) problems.push(`${path} uses ${key}`);
+  if (node.uniqueItems === true) problems.push(`${path} uses uniqueItems: true`);
+  if (node.properties && node.additionalProperties !== undefined) problems.push(`${path} has both properties and additionalProperties`);
+  if (node.type === 'array' && (!node.items || Array.isArray(node.items))) problems.push(`${path} is an array without a single items schema`);
+  if (node.type !== undefined && !['object', 'array', 'string', 'integer', 'number', 'boolean'].includes(node.type as string)) {
+    problems.push(`${path} has unknown type ${String(node.type)}`);
+  }
+  for (const [name, child] of Object.entries((node.properties as Record<string, Record<string, unknown>>) ?? {})) {
+    walk(child, `${path}.${name}`, problems, underPreserve || preserve);
+  }
+  if (node.items && !Array.isArray(node.items)) walk(node.items as Record<string, unknown>, `${path}[]`, problems, underPreserve || preserve);
+  if (node.additionalProperties && typeof node.additionalProperties === 'object') {
+    walk(node.additionalProperties as Record<string, unknown>, `${path}{}`, problems, underPreserve || preserve);
+  }
+  for (const key of ['allOf', 'anyOf', 'oneOf', 'not']) {
+    // Value validations only: the API server forbids type, properties etc. inside them.
+    const list = key === 'not' ? (node.not ? [node.not] : []) : ((node[key] as unknown[]) ?? []);
+    for (const sub of list as Record<string, unknown>[]) {
+      for (const banned of ['type', 'description', 'default', 'additionalProperties', 'nullable', 'x-kubernetes-preserve-unknown-fields']) {
+        if (banned in sub) problems.push(`${path}.${key} uses ${banned}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,7 @@
+/** Pulumi components of the event mesh (the `pulumi up` program is stacks/program). */
+export * from './event-mesh';
+export * from './event-hubs-kafka';
+export * from './kubernetes-objects';
+export * from './synth';
+export { deployEventMeshEnvironment, lateBound, planMesh, type ProgramResult } from './program/program';
+export { readProgramConfig, ConfigValidationError, CONFIG_KEYS, type ProgramConfig, type AzureConfig, type ConfigSource, type ConfigProblem } from './program/config';

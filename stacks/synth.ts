@@ -1,0 +1,29 @@
+/**
+ * Synthesize a cdk8s chart in memory — validations included — and return its objects as
+ * plain JSON, exactly what `cdk8s synth` would write for the same constructs.
+ */
+import { App, Chart } from 'cdk8s';
+import type { KubeObject } from './kubernetes-objects';
+
+export interface InMemorySynth<T> {
+  /** Whatever `build` returned (e.g. the construct, for its properties). */
+  readonly built: T;
+  /** The chart's objects in the order cdk8s renders them (dependencies first). */
+  readonly objects: KubeObject[];
+}
+
+/**
+ * Builds `App` → `Chart(chartId)` → `build(chart)`, then runs what `app.synth()` runs before
+ * writing files — every construct's `node.validate()` and the dependency ordering — via
+ * `app.synthYaml()`, which writes nothing. Constructor checks and validation errors are thrown
+ * as they are, for the caller to report.
+ */
+export function synthesizeInMemory<T>(chartId: string, build: (chart: Chart) => T): InMemorySynth<T> {
+  const app = new App({ outdir: 'dist' });
+  const chart = new Chart(app, chartId);
+  const built = build(chart);
+  app.synthYaml(); // validate + resolve dependencies; throws "Validation failed with the following errors: ..."
+  // Deep copy through JSON: the same value a manifest file holds (no undefined, no class instances).
+  const objects = JSON.parse(JSON.stringify(chart.toJson())) as KubeObject[];
+  return { built, objects };
+}

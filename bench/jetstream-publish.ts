@@ -1,0 +1,52 @@
+/**
+ * Baseline: raw JetStream publish with the NATS client, `concurrency` publishes always
+ * awaiting their PubAck — the ceiling for an adapter that answers only after the ack.
+ */
+import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { percentile } from './load-generator';
+
+export interface PublishSpec {
+  readonly natsUrl: string;
+  readonly concurrency: number;
+  readonly durationMs: number;
+  readonly payloadBytes: number;
+}
+
+export async function runPublish(spec: PublishSpec) {
+  const nc = await connect({ servers: spec.natsUrl });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw'] });
+  const js = jetstream(nc);
+  const payload = new Uint8Array(spec.payloadBytes).fill(120);
+  const latencies: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  const started = performance.now();
+  const deadline = started + spec.durationMs;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      try {
+        await js.publish('bench.raw', payload);
+        ok++;
+      } catch {
+        failed++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  const elapsedMs = performance.now() - started;
+  await jsm.streams.delete('BENCH_RAW');
+  await nc.close();
+  latencies.sort((a, b) => a - b);
+  return { ok, failed, elapsedMs, latenciesMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) } };
+}
+
+if (require.main === module) {
+  process.once('message', async (spec: PublishSpec) => {
+    const result = await runPublish(spec);
+    process.send?.(result, () => process.exit(0));
+  });
+}

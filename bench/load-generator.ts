@@ -1,0 +1,103 @@
+/**
+ * HTTP load generator, run as its own process so it does not share an event loop with
+ * the server under test. Closed loop (`concurrency` requests always outstanding) for a
+ * fixed duration, or open loop at a fixed `ratePerSecond`. Reports via IPC.
+ */
+import { Pool } from 'undici';
+
+export interface LoadSpec {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly concurrency: number;
+  readonly durationMs: number;
+  /** Open loop: start requests at this rate instead of keeping `concurrency` outstanding. */
+  readonly ratePerSecond?: number;
+  /**
+   * Give each request a unique `ce-id` of the form `<phase>.<n>` and a `ce-benchsent`
+   * timestamp (ms), so the subscriber can count and time each phase's events.
+   */
+  readonly phase?: string;
+}
+
+export interface LoadResult {
+  readonly sent: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly statuses: Record<string, number>;
+  readonly elapsedMs: number;
+  readonly latenciesMs: { p50: number; p99: number };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const url = new URL(spec.url);
+  const pool = new Pool(url.origin, { connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
+  const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
+  let sent = 0;
+  let ok = 0;
+  let failed = 0;
+  let seq = 0;
+  const started = performance.now();
+  const deadline = started + spec.durationMs;
+
+  const one = async (): Promise<void> => {
+    const headers = { ...spec.headers };
+    if (spec.phase) {
+      headers['ce-id'] = `${spec.phase}.${seq++}`;
+      headers['ce-benchsent'] = String(Date.now());
+    }
+    const t0 = performance.now();
+    sent++;
+    try {
+      const res = await pool.request({ path: url.pathname, method: 'POST', headers, body: spec.body });
+      await res.body.dump();
+      statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+      if (res.statusCode >= 200 && res.statusCode < 300) ok++;
+      else failed++;
+    } catch (err) {
+      failed++;
+      const code = (err as { code?: string }).code ?? 'error';
+      statuses[code] = (statuses[code] ?? 0) + 1;
+    }
+    latencies.push(performance.now() - t0);
+  };
+
+  if (spec.ratePerSecond) {
+    const interval = 1000 / spec.ratePerSecond;
+    const inFlight = new Set<Promise<void>>();
+    let next = performance.now();
+    while (performance.now() < deadline) {
+      // Catch up in small bursts rather than relying on sub-millisecond timers.
+      while (next <= performance.now() && inFlight.size < spec.concurrency) {
+        const p = one().finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        next += interval;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(inFlight);
+  } else {
+    const worker = async () => {
+      while (performance.now() < deadline) await one();
+    };
+    await Promise.all(Array.from({ length: spec.concurrency }, worker));
+  }
+  const elapsedMs = performance.now() - started;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { sent, ok, failed, statuses, elapsedMs, latenciesMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) } };
+}
+
+if (require.main === module) {
+  process.once('message', async (spec: LoadSpec) => {
+    const result = await runLoad(spec);
+    process.send?.(result, () => process.exit(0));
+  });
+}

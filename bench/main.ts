@@ -1,0 +1,242 @@
+/**
+ * `npm run bench`: throughput and latency of the adapter and the whole mesh, each next
+ * to a baseline measured in the same run on the same machine:
+ *   - a bare Node HTTP server answering 202 (the HTTP ceiling),
+ *   - raw JetStream publish at the same concurrency (the durable-store ceiling).
+ * Every process (nats-server, load generator, adapter, dispatcher, subscriber) is its own
+ * OS process, as in a cluster. Figures are printed as a table and written to
+ * .bench/results.json.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startNatsServer } from '../test/support/nats-server';
+import type { LoadResult, LoadSpec } from './load-generator';
+import { percentile } from './load-generator';
+import { writeBenchRouting } from './routing';
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
+const EVENT_BYTES = 1024;
+const LATENCY_RATE = 1000;
+const CLI = path.resolve(__dirname, '../runtime/cli.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function forkAndWait<T>(script: string, message?: unknown): { child: ChildProcess; reply: Promise<T> } {
+  const child = fork(path.resolve(__dirname, script), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const reply = new Promise<T>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before answering`)));
+  });
+  if (message !== undefined) child.send(message as object);
+  return { child, reply };
+}
+
+async function load(spec: LoadSpec): Promise<LoadResult> {
+  return forkAndWait<LoadResult>('load-generator.js', spec).reply;
+}
+
+async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms`);
+}
+
+function startCli(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+  });
+}
+
+function eventHeaders(): Record<string, string> {
+  return {
+    'content-type': 'application/json',
+    'ce-specversion': '1.0',
+    'ce-type': 'bench.event',
+    'ce-source': 'bench',
+    'ce-eventtypeversion': 'v1',
+  };
+}
+
+function eventBody(): string {
+  // A JSON payload of exactly EVENT_BYTES bytes: {"filler":"xxx…"}.
+  const overhead = JSON.stringify({ filler: '' }).length;
+  return JSON.stringify({ filler: 'x'.repeat(EVENT_BYTES - overhead) });
+}
+
+const rate = (ok: number, ms: number) => Math.round((ok / ms) * 1000);
+
+async function main(): Promise<void> {
+  const body = eventBody();
+  const results: Record<string, unknown> = {
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
+    eventBytes: Buffer.byteLength(body),
+    concurrency: CONCURRENCY,
+    durationMs: DURATION_MS,
+  };
+  console.log(`event-mesh bench: ${os.cpus().length} cores, ${Buffer.byteLength(body)}-byte events, concurrency ${CONCURRENCY}, ${DURATION_MS} ms per run`);
+
+  // Baseline 1: bare Node HTTP server.
+  const bare = forkAndWait<{ port: number }>('bare-server.js');
+  const { port: barePort } = await bare.reply;
+  await load({ url: `http://127.0.0.1:${barePort}/`, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: 1000 });
+  const bareResult = await load({ url: `http://127.0.0.1:${barePort}/`, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS });
+  await stop(bare.child);
+
+  const nats = await startNatsServer();
+  try {
+    // Baseline 2: raw JetStream publish.
+    const rawResult = await forkAndWait<{ ok: number; elapsedMs: number; latenciesMs: { p50: number; p99: number } }>('jetstream-publish.js', {
+      natsUrl: nats.url,
+      concurrency: CONCURRENCY,
+      durationMs: DURATION_MS,
+      payloadBytes: EVENT_BYTES,
+    }).reply;
+
+    // The mesh: adapter + dispatcher + subscriber, wired by manifests.
+    const sink = forkAndWait<{ port: number }>('sink.js');
+    const { port: sinkPort } = await sink.reply;
+    const routingDir = fs.mkdtempSync(path.join(os.tmpdir(), 'event-mesh-bench-'));
+    writeBenchRouting(routingDir, `http://127.0.0.1:${sinkPort}/`);
+    const adapterPort = await freePort();
+    const dispatcherPort = await freePort();
+    const common = { EVENT_MESH_CHANNEL: 'nats', NATS_URL: nats.url };
+    const adapter = startCli(['adapter'], { ...common, APPLICATION_NAME: 'bench', PORT: String(adapterPort) });
+    await waitReady(`http://127.0.0.1:${adapterPort}/readyz`);
+
+    // Ingest alone: the dispatcher is not running yet, so nothing else competes for the cores.
+    const adapterUrl = `http://127.0.0.1:${adapterPort}/events`;
+    const warm = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: 1000, phase: 'warmup' });
+    const ingest = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, phase: 'ingest' });
+
+    // Start the dispatcher and let it deliver everything ingest stored before measuring again.
+    const dispatcher = startCli(['dispatcher'], { ...common, ROUTING_DIR: routingDir, PORT: String(dispatcherPort) });
+    await waitReady(`http://127.0.0.1:${dispatcherPort}/readyz`);
+    await delivered(sink.child, 'warmup', warm.ok);
+    const drain = await delivered(sink.child, 'ingest', ingest.ok);
+
+    // End-to-end throughput: closed loop into the adapter, delivered/s measured at the subscriber.
+    const e2eLoad = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, phase: 'e2e' });
+    const e2e = await delivered(sink.child, 'e2e', e2eLoad.ok);
+    const e2eElapsed = e2e.lastAt - e2e.firstAt;
+
+    // Latency at a steady 1,000 events/s, from the adapter's request to the subscriber.
+    const steady = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, ratePerSecond: LATENCY_RATE, phase: 'steady' });
+    const steadyStats = await delivered(sink.child, 'steady', steady.ok);
+    const steadyLat = [...steadyStats.latencies].sort((a, b) => a - b);
+
+    await stop(dispatcher);
+    await stop(adapter);
+    await stop(sink.child);
+    fs.rmSync(routingDir, { recursive: true, force: true });
+
+    const bareRate = rate(bareResult.ok, bareResult.elapsedMs);
+    const rawRate = rate(rawResult.ok, rawResult.elapsedMs);
+    const ingestRate = rate(ingest.ok, ingest.elapsedMs);
+    const e2eRate = rate(e2e.unique, Math.max(1, e2eElapsed));
+    Object.assign(results, {
+      baselineBareHttp: { eventsPerSecond: bareRate, p50Ms: bareResult.latenciesMs.p50, p99Ms: bareResult.latenciesMs.p99 },
+      baselineRawJetStreamPublish: { eventsPerSecond: rawRate, p50Ms: rawResult.latenciesMs.p50, p99Ms: rawResult.latenciesMs.p99 },
+      adapterIngest: {
+        eventsPerSecond: ingestRate,
+        failed: ingest.failed,
+        statuses: ingest.statuses,
+        p50Ms: ingest.latenciesMs.p50,
+        p99Ms: ingest.latenciesMs.p99,
+        ratioToRawJetStream: +(ingestRate / rawRate).toFixed(3),
+        ratioToBareHttp: +(ingestRate / bareRate).toFixed(3),
+      },
+      drainOfIngestBacklog: { events: drain.unique, deliveredPerSecond: rate(drain.unique, Math.max(1, drain.lastAt - drain.firstAt)) },
+      endToEnd: {
+        accepted: e2eLoad.ok,
+        delivered: e2e.unique,
+        deliveredPerSecond: e2eRate,
+        ratioToRawJetStream: +(e2eRate / rawRate).toFixed(3),
+      },
+      latencyAt1000PerSecond: {
+        accepted: steady.ok,
+        delivered: steadyStats.unique,
+        offeredRate: LATENCY_RATE,
+        achievedRate: rate(steady.ok, steady.elapsedMs),
+        duplicatesSoFar: steadyStats.duplicates,
+        p50Ms: percentile(steadyLat, 50),
+        p99Ms: percentile(steadyLat, 99),
+      },
+    });
+  } finally {
+    await nats.stop();
+  }
+
+  fs.mkdirSync('.bench', { recursive: true });
+  fs.writeFileSync('.bench/results.json', JSON.stringify(results, null, 2));
+  printTable(results);
+}
+
+
+type SinkStats = { unique: number; firstAt: number; lastAt: number; latencies: number[]; duplicates: number };
+
+function sinkStats(child: ChildProcess, phase: string): Promise<SinkStats> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as SinkStats));
+    child.send({ cmd: 'stats', phase });
+  });
+}
+
+/** Wait until the sink has every accepted event of a phase: nothing that got a 2xx may be missing. */
+async function delivered(child: ChildProcess, phase: string, accepted: number): Promise<SinkStats> {
+  let stats = await sinkStats(child, phase);
+  const until = Date.now() + 120_000;
+  while (stats.unique < accepted) {
+    if (Date.now() > until) throw new Error(`phase ${phase}: only ${stats.unique} of ${accepted} accepted events delivered after 120 s`);
+    await new Promise((r) => setTimeout(r, 200));
+    stats = await sinkStats(child, phase);
+  }
+  return stats;
+}
+
+function printTable(r: Record<string, any>): void {
+  const row = (name: string, value: string, note = '') => console.log(`${name.padEnd(44)} ${value.padStart(14)}  ${note}`);
+  console.log('');
+  row('bare Node HTTP server (202)', `${r.baselineBareHttp.eventsPerSecond}/s`, `p50 ${r.baselineBareHttp.p50Ms.toFixed(2)} ms, p99 ${r.baselineBareHttp.p99Ms.toFixed(2)} ms`);
+  row('raw JetStream publish', `${r.baselineRawJetStreamPublish.eventsPerSecond}/s`, `p50 ${r.baselineRawJetStreamPublish.p50Ms.toFixed(2)} ms, p99 ${r.baselineRawJetStreamPublish.p99Ms.toFixed(2)} ms`);
+  row('adapter ingest (2xx after PubAck)', `${r.adapterIngest.eventsPerSecond}/s`, `${(r.adapterIngest.ratioToRawJetStream * 100).toFixed(1)}% of raw JetStream, ${(r.adapterIngest.ratioToBareHttp * 100).toFixed(1)}% of bare HTTP; p50 ${r.adapterIngest.p50Ms.toFixed(2)} ms, p99 ${r.adapterIngest.p99Ms.toFixed(2)} ms; failed ${r.adapterIngest.failed}`);
+  row('drain of the ingest backlog', `${r.drainOfIngestBacklog.deliveredPerSecond}/s`, `${r.drainOfIngestBacklog.events} events`);
+  row('end to end delivered', `${r.endToEnd.deliveredPerSecond}/s`, `${r.endToEnd.delivered}/${r.endToEnd.accepted} delivered`);
+  row(`end-to-end latency at ${r.latencyAt1000PerSecond.offeredRate}/s`, `p99 ${r.latencyAt1000PerSecond.p99Ms} ms`, `p50 ${r.latencyAt1000PerSecond.p50Ms} ms; ${r.latencyAt1000PerSecond.delivered}/${r.latencyAt1000PerSecond.accepted} delivered`);
+  console.log('\nfull results: .bench/results.json');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,417 @@
+#!/usr/bin/env node
+/**
+ * The `event-mesh` command: `adapter`, `dispatcher` and `dev [dir]`.
+ *
+ * Every option has a flag and an environment variable (docs/architecture.md); a flag wins
+ * over the variable, the variable over the default. A bad value is reported naming the
+ * flag and the variable, with exit code 2 (no stack trace).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ChannelConfig } from './channel/factory';
+import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuration, parseIsoDuration, ROUTING_MOUNT_PATH } from '../constructs/api';
+
+export type Command = 'adapter' | 'dispatcher' | 'dev';
+export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
+
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url';
+
+export interface OptionSpec {
+  /** Long flag without the dashes; undefined for env-only options (secrets). */
+  readonly flag?: string;
+  readonly env: string;
+  readonly key: keyof CliConfig;
+  readonly kind: Kind;
+  readonly description: string;
+  /** Shown in --help; per command when it differs. */
+  readonly defaultText: string | Partial<Record<Command, string>>;
+  readonly commands: readonly Command[];
+  readonly multiple?: boolean;
+}
+
+export interface CliConfig {
+  port: number;
+  host: string;
+  channel: 'nats' | 'kafka' | 'inmemory';
+  natsUrl: string;
+  kafkaBrokers?: string[];
+  kafkaUsername: string;
+  kafkaPassword?: string;
+  kafkaTls: boolean;
+  streamMaxAgeMs: number;
+  channelMaxInactivityMs: number;
+  streamReplicas: number;
+  logLevel: string;
+  application?: string;
+  channelNamespace: string;
+  channelName?: string;
+  maxBodyBytes: number;
+  routing: string;
+  systemNamespace: string;
+  clusterDomain: string;
+  shutdownGraceMs: number;
+  ackWaitMs: number;
+  /** dev: `service[.namespace]=url` */
+  map: string[];
+  /** dev: use NATS at this URL instead of the in-memory channel. */
+  devNats?: string;
+  /** dev: first adapter port (then +1 per application). */
+  adapterPort?: number;
+}
+
+const ALL: readonly Command[] = COMMANDS;
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { flag: 'port', env: 'PORT', key: 'port', kind: 'port', defaultText: '8080', commands: ALL, description: 'HTTP port (dev: the broker ingress; adapters follow from --adapter-port)' },
+  { flag: 'host', env: 'HOST', key: 'host', kind: 'string', defaultText: { adapter: '0.0.0.0', dispatcher: '0.0.0.0', dev: '127.0.0.1' }, commands: ALL, description: 'address to listen on' },
+  { flag: 'channel', env: 'EVENT_MESH_CHANNEL', key: 'channel', kind: 'channel', defaultText: { adapter: 'nats', dispatcher: 'nats', dev: 'inmemory' }, commands: ALL, description: 'channel implementation: nats, kafka or inmemory' },
+  { flag: 'nats-url', env: 'NATS_URL', key: 'natsUrl', kind: 'url', defaultText: 'nats://127.0.0.1:4222', commands: ALL, description: 'NATS server URL (channel nats)' },
+  { flag: 'kafka-brokers', env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', defaultText: '—', commands: ALL, description: 'comma-separated host:port list (channel kafka)' },
+  { flag: 'kafka-username', env: 'KAFKA_USERNAME', key: 'kafkaUsername', kind: 'string', defaultText: '$ConnectionString', commands: ALL, description: 'SASL PLAIN user (channel kafka)' },
+  { env: 'KAFKA_PASSWORD', key: 'kafkaPassword', kind: 'string', defaultText: '— (env only: a secret)', commands: ALL, description: 'SASL PLAIN password (channel kafka)' },
+  { flag: 'kafka-tls', env: 'KAFKA_TLS', key: 'kafkaTls', kind: 'bool', defaultText: 'true', commands: ALL, description: 'use TLS to Kafka: true or false' },
+  { flag: 'stream-max-age', env: 'STREAM_MAX_AGE', key: 'streamMaxAgeMs', kind: 'duration', defaultText: '24h', commands: ALL, description: 'how long a topic keeps events' },
+  { flag: 'channel-max-inactivity', env: 'CHANNEL_MAX_INACTIVITY', key: 'channelMaxInactivityMs', kind: 'duration', defaultText: '48h', commands: ALL, description: 'remove a topic after this long without activity' },
+  { flag: 'stream-replicas', env: 'STREAM_REPLICAS', key: 'streamReplicas', kind: 'int', defaultText: '1', commands: ALL, description: 'copies of each event' },
+  { flag: 'log-level', env: 'LOG_LEVEL', key: 'logLevel', kind: 'level', defaultText: 'info', commands: ALL, description: 'fatal, error, warn, info, debug, trace or silent' },
+  { flag: 'application', env: 'APPLICATION_NAME', key: 'application', kind: 'string', defaultText: '— (required)', commands: ['adapter'], description: 'the application this adapter receives events from' },
+  { flag: 'channel-namespace', env: 'CHANNEL_NAMESPACE', key: 'channelNamespace', kind: 'string', defaultText: DEFAULT_INTEGRATION_NAMESPACE, commands: ['adapter'], description: 'namespace of the application channel' },
+  { flag: 'channel-name', env: 'CHANNEL_NAME', key: 'channelName', kind: 'string', defaultText: 'the application name', commands: ['adapter'], description: 'name of the application channel' },
+  { flag: 'max-body-bytes', env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', defaultText: '65536', commands: ALL, description: 'largest accepted request body' },
+  { flag: 'routing', env: 'ROUTING_DIR', key: 'routing', kind: 'string', defaultText: ROUTING_MOUNT_PATH, commands: ['dispatcher'], description: 'directory with the routing manifests (Brokers, Triggers, Subscriptions, Channels)' },
+  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev'], description: 'namespace of the dispatcher (broker ingress address)' },
+  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev'], description: "the cluster's DNS domain" },
+  { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: ALL, description: 'on SIGTERM, how long in-flight work may finish' },
+  { flag: 'ack-wait', env: 'ACK_WAIT', key: 'ackWaitMs', kind: 'duration', defaultText: '30s', commands: ['dispatcher', 'dev'], description: 'redeliver an event not acknowledged within this time (after a crash)' },
+  { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
+  { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
+  { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
+];
+
+const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
+  adapter: {},
+  dispatcher: {},
+  dev: { channel: 'inmemory', host: '127.0.0.1' },
+};
+const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
+  port: '8080',
+  host: '0.0.0.0',
+  channel: 'nats',
+  natsUrl: 'nats://127.0.0.1:4222',
+  kafkaUsername: '$ConnectionString',
+  kafkaTls: 'true',
+  streamMaxAgeMs: '24h',
+  channelMaxInactivityMs: '48h',
+  streamReplicas: '1',
+  logLevel: 'info',
+  channelNamespace: DEFAULT_INTEGRATION_NAMESPACE,
+  maxBodyBytes: '65536',
+  routing: ROUTING_MOUNT_PATH,
+  systemNamespace: DEFAULT_SYSTEM_NAMESPACE,
+  clusterDomain: 'cluster.local',
+  shutdownGraceMs: '25s',
+  ackWaitMs: '30s',
+};
+
+/** A command-line mistake: printed as is, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Go (`25s`, `1h30m`) or ISO-8601 (`PT25S`) duration, or whole milliseconds (`500ms`). */
+export function parseDurationText(text: string): number | undefined {
+  const t = text.trim();
+  return parseGoDuration(t) ?? parseIsoDuration(t);
+}
+
+function convert(spec: OptionSpec, raw: string, where: string): unknown {
+  const bad = (what: string) => new UsageError(`${where} must be ${what}, got ${JSON.stringify(raw)}`);
+  switch (spec.kind) {
+    case 'string':
+      if (raw.trim() === '') throw bad('a non-empty value');
+      return spec.key === 'kafkaBrokers' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
+    case 'port': {
+      if (!/^\d+$/.test(raw.trim()) || Number(raw) > 65535) throw bad('a port number from 0 to 65535');
+      return Number(raw);
+    }
+    case 'int': {
+      if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) throw bad('a whole number of at least 1');
+      return Number(raw);
+    }
+    case 'duration': {
+      const ms = parseDurationText(raw);
+      if (ms === undefined) throw bad('a duration such as "25s", "1h30m" or "PT25S"');
+      return ms;
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes'].includes(v)) return true;
+      if (['false', '0', 'no'].includes(v)) return false;
+      throw bad('true or false');
+    }
+    case 'level':
+      if (!LEVELS.includes(raw.trim())) throw bad(LEVELS.join(', '));
+      return raw.trim();
+    case 'channel':
+      if (!['nats', 'kafka', 'inmemory'].includes(raw.trim())) throw bad('nats, kafka or inmemory');
+      return raw.trim();
+    case 'url':
+      try {
+        new URL(raw);
+      } catch {
+        throw bad('a URL such as nats://127.0.0.1:4222');
+      }
+      return raw;
+    case 'map':
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?=https?:\/\/.+/.test(raw)) {
+        throw bad('service[.namespace]=http://host:port (e.g. orders-fn.shop=http://127.0.0.1:3000)');
+      }
+      return raw;
+  }
+}
+
+export interface ParsedCommandLine {
+  readonly command?: Command;
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly positionals: string[];
+  readonly config?: CliConfig;
+}
+
+function optionsFor(command: Command): OptionSpec[] {
+  return OPTIONS.filter((o) => o.commands.includes(command));
+}
+
+function describeWhere(spec: OptionSpec, fromFlag: boolean): string {
+  return fromFlag ? `--${spec.flag}` : `${spec.env} (environment)`;
+}
+
+/** Parse argv (without `node` and the script) and the environment. Throws UsageError. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedCommandLine {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    const target = first === 'help' ? rest[0] : undefined;
+    if (target !== undefined && !COMMANDS.includes(target as Command)) throw new UsageError(`unknown command "${target}": use ${COMMANDS.join(', ')}`);
+    return { command: target as Command | undefined, help: true, version: false, positionals: [] };
+  }
+  if (first === '--version' || first === '-v') return { help: false, version: true, positionals: [] };
+  if (!COMMANDS.includes(first as Command)) {
+    throw new UsageError(first.startsWith('-') ? `a command comes first: event-mesh ${COMMANDS.join('|')} [options]` : `unknown command "${first}": use ${COMMANDS.join(', ')}`);
+  }
+  const command = first as Command;
+  const specs = optionsFor(command).filter((s) => s.flag);
+  const parseOptions: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const s of specs) parseOptions[s.flag!] = { type: 'string', ...(s.multiple ? { multiple: true } : {}) };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...rest], options: parseOptions, allowPositionals: true, strict: true });
+  } catch (err) {
+    const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(`event-mesh ${command}: ${msg} (see event-mesh ${command} --help)`);
+  }
+  if (parsed.values.help) return { command, help: true, version: false, positionals: parsed.positionals };
+  const maxPositionals = command === 'dev' ? 1 : 0;
+  if (parsed.positionals.length > maxPositionals) {
+    throw new UsageError(`event-mesh ${command}: unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])} (see event-mesh ${command} --help)`);
+  }
+
+  const config: Record<string, unknown> = { map: [] };
+  for (const spec of optionsFor(command)) {
+    const flagValue = spec.flag ? (parsed.values as Record<string, string | string[] | undefined>)[spec.flag] : undefined;
+    const envValue = env[spec.env];
+    const dflt = DEFAULTS[command][spec.key] ?? BASE_DEFAULTS[spec.key];
+    if (spec.multiple) {
+      const values = flagValue !== undefined ? (flagValue as string[]).map((v) => [v, true] as const) : envValue ? envValue.split(',').filter((v) => v.trim()).map((v) => [v.trim(), false] as const) : [];
+      config[spec.key] = values.map(([v, fromFlag]) => convert(spec, v, describeWhere(spec, fromFlag)));
+      continue;
+    }
+    if (flagValue !== undefined) config[spec.key] = convert(spec, flagValue as string, describeWhere(spec, true));
+    else if (envValue !== undefined && envValue !== '') config[spec.key] = convert(spec, envValue, describeWhere(spec, false));
+    else if (dflt !== undefined) config[spec.key] = convert(spec, dflt, `default of --${spec.flag}`);
+  }
+  const cfg = config as unknown as CliConfig;
+  if (command === 'adapter' && !cfg.application) {
+    throw new UsageError('event-mesh adapter: --application (or APPLICATION_NAME) is required: the name of the application whose events this adapter receives');
+  }
+  if (cfg.channel === 'kafka' && command !== 'dev' && (!cfg.kafkaBrokers || cfg.kafkaBrokers.length === 0)) {
+    throw new UsageError(`event-mesh ${command}: --channel kafka needs --kafka-brokers (or KAFKA_BROKERS), e.g. my-ns.servicebus.windows.net:9093`);
+  }
+  if (command === 'dev' && cfg.devNats) {
+    cfg.channel = 'nats';
+    cfg.natsUrl = cfg.devNats;
+  }
+  return { command, help: false, version: false, positionals: parsed.positionals, config: cfg };
+}
+
+const SUMMARY: Record<Command, string> = {
+  adapter: 'HTTP source adapter of one application: POST /events (CloudEvents 1.0) and the legacy /v1/events, stored on the application channel',
+  dispatcher: 'broker ingress (POST /<namespace>/<broker>), Subscription dispatch and Trigger delivery, with routing read from --routing',
+  dev: 'everything in one process for local development: an adapter per application found in the manifests under [dir] (default dist) and the dispatcher',
+};
+
+/** --help text: the commands, or one command's options with env var and default. */
+export function helpText(command?: Command): string {
+  if (!command) {
+    return [
+      'Usage: event-mesh <command> [options]',
+      '',
+      'Commands:',
+      ...COMMANDS.map((c) => `  ${c.padEnd(11)}${SUMMARY[c]}`),
+      '',
+      'Run `event-mesh <command> --help` for its options. Every option can also be set with',
+      'the environment variable shown there; a flag wins over the variable.',
+    ].join('\n');
+  }
+  const rows = optionsFor(command).map((o) => {
+    const dflt = typeof o.defaultText === 'string' ? o.defaultText : (o.defaultText[command] ?? '—');
+    const flag = o.flag ? `--${o.flag} <value>${o.multiple ? ' (repeatable)' : ''}` : '(no flag)';
+    return `  ${flag}\n      ${o.description}\n      env ${o.env}; default ${dflt}`;
+  });
+  const usage = command === 'dev' ? 'event-mesh dev [dir] [options]' : `event-mesh ${command} [options]`;
+  const extra =
+    command === 'dev'
+      ? ['', 'Arguments:', '  [dir]  directory with the synthesized manifests (default dist)']
+      : [];
+  return [`Usage: ${usage}`, '', SUMMARY[command], ...extra, '', 'Options:', ...rows, '  --help, -h\n      show this help'].join('\n');
+}
+
+/** The channel factory's configuration from the parsed options. */
+export function channelConfigFromCli(cfg: CliConfig): ChannelConfig {
+  const kafka = { brokers: cfg.kafkaBrokers ?? [], username: cfg.kafkaUsername, password: cfg.kafkaPassword, tls: cfg.kafkaTls };
+  return {
+    kind: cfg.channel,
+    natsUrl: cfg.natsUrl,
+    ...(cfg.channel === 'kafka' ? { kafka: kafka as ChannelConfig['kafka'] } : {}),
+    streamMaxAgeMs: cfg.streamMaxAgeMs,
+    maxInactivityMs: cfg.channelMaxInactivityMs,
+    replicas: cfg.streamReplicas,
+  };
+}
+
+/** Turns SIGTERM/SIGINT into one graceful close, then exit 0. */
+function onShutdown(close: () => Promise<void>, log: (msg: string) => void): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: shutting down`);
+    close().then(
+      () => process.exit(0),
+      (err) => {
+        log(`shutdown failed: ${(err as Error)?.message ?? err}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+async function run(parsed: ParsedCommandLine): Promise<void> {
+  const cfg = parsed.config!;
+  const { createLogger, createMetricsRegistry } = await import('./observability');
+  const logger = createLogger({ name: parsed.command, level: cfg.logLevel });
+  if (parsed.command === 'dev') {
+    const { startDev } = await import('./dev');
+    const dev = await startDev({ dir: parsed.positionals[0] ?? 'dist', config: cfg, logger, out: (line: string) => process.stdout.write(`${line}\n`) });
+    onShutdown(() => dev.close(), (m) => logger.info(m));
+    return;
+  }
+  const { createChannel } = await import('./channel/factory');
+  const channel = createChannel(channelConfigFromCli(cfg), { logger, name: `event-mesh-${parsed.command}` });
+  const registry = createMetricsRegistry();
+  if (parsed.command === 'dispatcher') {
+    const { startDispatcher } = await import('./dispatcher');
+    const d = await startDispatcher(
+      {
+        port: cfg.port,
+        host: cfg.host,
+        routingDir: cfg.routing,
+        maxBodyBytes: cfg.maxBodyBytes,
+        systemNamespace: cfg.systemNamespace,
+        clusterDomain: cfg.clusterDomain,
+        shutdownGraceMs: cfg.shutdownGraceMs,
+        ackWaitMs: cfg.ackWaitMs,
+        topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
+      },
+      { channel, ownsChannel: true, logger, registry },
+    );
+    logger.info({ port: d.port, routing: cfg.routing, channel: cfg.channel }, 'dispatcher listening');
+    onShutdown(() => d.close(cfg.shutdownGraceMs), (m) => logger.info(m));
+    return;
+  }
+  const { startAdapter } = await import('./adapter');
+  const adapter = await startAdapter(
+    {
+      application: cfg.application!,
+      channelNamespace: cfg.channelNamespace,
+      channelName: cfg.channelName,
+      port: cfg.port,
+      host: cfg.host,
+      maxBodyBytes: cfg.maxBodyBytes,
+      shutdownGraceMs: cfg.shutdownGraceMs,
+      channel: channelConfigFromCli(cfg),
+    },
+    { channel, logger, registry },
+  );
+  onShutdown(async () => {
+    await adapter.close();
+    await channel.close();
+  }, (m) => logger.info(m));
+}
+
+/** The version in the nearest package.json above this file (lib/runtime/ or runtime/). */
+function packageVersion(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 4; i++) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
+    dir = path.dirname(dir);
+  }
+  return 'unknown';
+}
+
+export async function main(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  let parsed: ParsedCommandLine;
+  try {
+    parsed = parseCommandLine(argv, env);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (parsed.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${helpText(parsed.command)}\n`);
+    return 0;
+  }
+  try {
+    await run(parsed);
+    return undefined; // keeps running until a signal
+  } catch (err) {
+    process.stderr.write(`error: event-mesh ${parsed.command}: ${(err as Error)?.message ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  // `event-mesh dev | head`: a closed stdout is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+  main().then((code) => {
+    if (code !== undefined) process.exitCode = code;
+    if (code !== undefined && code !== 0) process.exit(code);
+  });
+}

@@ -1,0 +1,249 @@
+/**
+ * One delivery worker per Trigger or Subscription: a durable consumer on its topic whose
+ * handler filters, delivers with retries, dead-letters, forwards replies, and only then
+ * acks. Isolation: every worker has its own consumer and in-flight budget, so a slow or
+ * failing subscriber only holds back its own events.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Channel, ChannelConsumer, ChannelMessage } from '../../channel/channel';
+import { EventValidationError, fromChannelBytes } from '../../cloudevents';
+import type { CloudEventJson } from '../../cloudevents';
+import type { Destination } from '../../../constructs/api';
+import type { Logger } from '../../observability';
+import { deadLetterEvent, prepareReply } from '../events';
+import type { BrokerStore } from '../ingress/broker-store';
+import type { DispatcherMetrics } from '../metrics';
+import type { RoutingTable } from '../routing/table';
+import { deliverWithRetries } from './attempts';
+import type { AttemptDeps } from './attempts';
+import { retryWaitMs } from './backoff';
+import { DeliveryAborted, HttpSender } from './http-sender';
+import type { DeliveryPolicy } from './policy';
+import { parseReply } from './replies';
+import { describeOutcome, isRetryable, outcomeStatus } from './retry';
+import type { Target } from './targets';
+
+export interface WorkerRoute {
+  readonly kind: 'trigger' | 'subscription';
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly topic: string;
+  readonly consumer: string;
+  readonly order: 'ordered' | 'unordered';
+  readonly maxInFlight: number;
+  readonly matches: (event: CloudEventJson) => boolean;
+  readonly subscriber: Destination;
+  readonly delivery: DeliveryPolicy;
+  /** Where replies go: the Trigger's broker, a Subscription's spec.reply, or nowhere. */
+  readonly reply?: { readonly broker: { namespace: string; name: string } } | { readonly destination: Destination };
+}
+
+export interface WorkerDeps {
+  readonly channel: Channel;
+  readonly sender: HttpSender;
+  readonly store: BrokerStore;
+  readonly metrics: DispatcherMetrics;
+  readonly logger: Logger;
+  readonly resolve: (dest: Destination, namespace: string) => Target;
+  readonly table: () => RoutingTable;
+  readonly ackWaitMs: number;
+  readonly maxRetryAfterMs?: number;
+}
+
+export class DeliveryWorker {
+  private consumer?: ChannelConsumer;
+  private readonly stopWaiting = new AbortController();
+  private readonly hardStop = new AbortController();
+  private stopping = false;
+
+  constructor(
+    private route: WorkerRoute,
+    private readonly deps: WorkerDeps,
+  ) {}
+
+  get current(): WorkerRoute {
+    return this.route;
+  }
+
+  async start(): Promise<void> {
+    const { route } = this;
+    this.consumer = await this.deps.channel.consume(route.topic, route.consumer, (m) => this.handle(m), {
+      ordered: route.order === 'ordered',
+      maxInFlight: route.order === 'ordered' ? 1 : route.maxInFlight,
+      ackWaitMs: this.deps.ackWaitMs,
+      // A new Trigger sees events from its creation on (as Knative's brokers); a new
+      // Subscription also gets what its channel stored before it existed (the adapter may
+      // have accepted events before the dispatcher wired the channel).
+      deliverPolicy: route.kind === 'trigger' ? 'new' : 'all',
+    });
+    this.deps.metrics.consumers.inc({ kind: route.kind });
+  }
+
+  /** Swap filter, subscriber or delivery policy in place: same consumer, same position. */
+  update(route: WorkerRoute): void {
+    this.route = route;
+  }
+
+  /**
+   * Stop fetching; backoff waits end at once (their events are released for redelivery),
+   * in-flight requests get `graceMs` to finish, then are aborted and released.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.stopWaiting.abort();
+    const timer = setTimeout(() => this.hardStop.abort(), Math.max(0, graceMs));
+    try {
+      await this.consumer?.stop(graceMs + 50);
+    } finally {
+      clearTimeout(timer);
+      this.hardStop.abort();
+      if (this.consumer) this.deps.metrics.consumers.dec({ kind: this.route.kind });
+      this.consumer = undefined;
+    }
+  }
+
+  private labels() {
+    return { kind: this.route.kind, namespace: this.route.namespace, name: this.route.name };
+  }
+
+  private attemptDeps(): AttemptDeps {
+    return {
+      sender: this.deps.sender,
+      store: this.deps.store,
+      signal: this.hardStop.signal,
+      stopWaiting: this.stopWaiting.signal,
+      maxRetryAfterMs: this.deps.maxRetryAfterMs,
+    };
+  }
+
+  /** The consumer's handler: settles the message exactly once. */
+  async handle(message: ChannelMessage): Promise<void> {
+    const route = this.route;
+    const log = this.deps.logger;
+    if (this.stopping) {
+      message.nak();
+      return;
+    }
+    let event: CloudEventJson;
+    try {
+      event = fromChannelBytes(message.data);
+    } catch (err) {
+      // Redelivery cannot make stored bytes valid: drop, loudly.
+      this.deps.metrics.dropped.inc({ ...this.labels(), reason: 'invalid_stored_event' });
+      log.error({ route: route.key, kind: route.kind, err: err instanceof EventValidationError ? err.message : String(err) }, 'dropping a stored event that is not a valid CloudEvent');
+      await message.ack();
+      return;
+    }
+    if (!route.matches(event)) {
+      this.deps.metrics.filtered.inc({ namespace: route.namespace, name: route.name });
+      await message.ack();
+      return;
+    }
+
+    const heartbeat = setInterval(() => message.working(), Math.max(250, Math.floor(this.deps.ackWaitMs / 3)));
+    const started = process.hrtime.bigint();
+    let outcomeLabel = 'delivered';
+    try {
+      outcomeLabel = await this.deliver(route, event, message);
+    } catch (err) {
+      outcomeLabel = 'released';
+      if (!(err instanceof DeliveryAborted)) log.error({ err, route: route.key, id: event.id }, 'delivery failed unexpectedly; the event will be redelivered');
+      message.nak(err instanceof DeliveryAborted ? undefined : 1000);
+    } finally {
+      clearInterval(heartbeat);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.deps.metrics.latency.observe({ ...this.labels(), outcome: outcomeLabel }, seconds);
+    }
+  }
+
+  /** Deliver, dead-letter or drop; returns the outcome label. Throws DeliveryAborted on shutdown. */
+  private async deliver(route: WorkerRoute, event: CloudEventJson, message: ChannelMessage): Promise<string> {
+    const { metrics, logger } = this.deps;
+    const labels = this.labels();
+    const deps = this.attemptDeps();
+    const target = this.deps.resolve(route.subscriber, route.namespace);
+    const result = await deliverWithRetries(target, event, route.delivery, deps, (retry, previous) => {
+      metrics.retried.inc(labels);
+      logger.debug({ route: route.key, id: event.id, retry, target: target.label, outcome: describeOutcome(previous.outcome) }, 'retrying delivery');
+    });
+
+    if (result.ok) {
+      const forwarded = await this.forwardReply(route, event, result.last.headers, result.last.body, result.last.truncated);
+      if (!forwarded) {
+        // The reply could not be stored: deliver the original again later rather than lose the reply.
+        message.nak(1000);
+        return 'released';
+      }
+      metrics.delivered.inc(labels);
+      await message.ack();
+      return 'delivered';
+    }
+
+    const { outcome } = result.last;
+    const why = describeOutcome(outcome);
+    const dls = route.delivery.deadLetterSink;
+    if (!dls) {
+      const reason = isRetryable(outcome) && target.kind !== 'unresolvable' ? 'retries_exhausted' : 'not_retryable';
+      metrics.dropped.inc({ ...labels, reason });
+      logger.warn({ route: route.key, id: event.id, source: event.source, type: event.type, target: target.label, attempts: result.attempts, outcome: why }, 'event dropped: delivery failed and there is no deadLetterSink');
+      await message.ack();
+      return 'dropped';
+    }
+    const errorData = outcome.kind === 'response' ? result.last.body : outcome.kind === 'timeout' ? 'timed out' : outcome.message;
+    const dead = deadLetterEvent(event, target.label, outcomeStatus(outcome), errorData) as CloudEventJson;
+    const dlsTarget = this.deps.resolve(dls, route.namespace);
+    const dlResult = await deliverWithRetries(dlsTarget, dead, route.delivery, deps, () => metrics.retried.inc(labels));
+    if (dlResult.ok) {
+      metrics.deadLettered.inc(labels);
+      logger.info({ route: route.key, id: event.id, target: target.label, outcome: why, deadLetterSink: dlsTarget.label }, 'event dead-lettered');
+      await message.ack();
+      return 'dead_lettered';
+    }
+    // Neither the subscriber nor the sink took it: keep it (at least once) and try again later.
+    const wait = retryWaitMs(route.delivery.backoffPolicy, Math.max(route.delivery.backoffDelayMs, 1000), 1, undefined, 60_000);
+    logger.error({ route: route.key, id: event.id, deadLetterSink: dlsTarget.label, outcome: describeOutcome(dlResult.last.outcome) }, 'the dead-letter sink did not accept the event; it will be redelivered');
+    message.nak(wait);
+    return 'released';
+  }
+
+  /** Forward a reply, if the response carried one. False only when storing it failed (retry). */
+  private async forwardReply(route: WorkerRoute, original: CloudEventJson, headers: IncomingHttpHeaders | undefined, body: Buffer | undefined, truncated?: boolean): Promise<boolean> {
+    const { metrics, logger } = this.deps;
+    const rl = { namespace: route.namespace, name: route.name };
+    const parsed = parseReply(headers, body, truncated);
+    if (parsed.kind === 'none') return true;
+    if (parsed.kind === 'invalid') {
+      metrics.replies.inc({ ...rl, outcome: 'invalid' });
+      logger.warn({ route: route.key, id: original.id, message: parsed.message }, 'ignoring an invalid reply event (the original event counts as delivered)');
+      return true;
+    }
+    if (!route.reply) {
+      metrics.replies.inc({ ...rl, outcome: 'discarded' }, parsed.events.length);
+      return true;
+    }
+    for (const reply of parsed.events) {
+      const decision = prepareReply(original, reply);
+      if (!decision.forward) {
+        metrics.replies.inc({ ...rl, outcome: 'ttl_exhausted' });
+        metrics.dropped.inc({ ...this.labels(), reason: 'reply_ttl_exhausted' });
+        logger.warn({ route: route.key, id: reply.id, type: reply.type, original: original.id }, 'reply dropped: knativebrokerttl reached 0 (an event loop?)');
+        continue;
+      }
+      const target: Target =
+        'broker' in route.reply
+          ? { kind: 'broker', namespace: route.reply.broker.namespace, broker: route.reply.broker.name, label: `broker ${route.reply.broker.namespace}/${route.reply.broker.name}` }
+          : this.deps.resolve(route.reply.destination, route.namespace);
+      const res = await deliverWithRetries(target, decision.event as CloudEventJson, route.delivery, this.attemptDeps());
+      if (!res.ok) {
+        if (!res.final) return false;
+        metrics.replies.inc({ ...rl, outcome: 'rejected' });
+        logger.warn({ route: route.key, id: reply.id, target: target.label, outcome: describeOutcome(res.last.outcome) }, 'reply rejected by its destination');
+        continue;
+      }
+      metrics.replies.inc({ ...rl, outcome: 'forwarded' });
+    }
+    return true;
+  }
+}

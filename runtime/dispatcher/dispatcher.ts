@@ -1,0 +1,347 @@
+/**
+ * The dispatcher process (I/O): routing from manifests (reloaded on change), broker
+ * ingress over HTTP, one delivery worker per Subscription and per Trigger, health and
+ * metrics endpoints, graceful shutdown.
+ */
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_SYSTEM_NAMESPACE } from '../../constructs/api';
+import type { Destination, MeshAddressing } from '../../constructs/api';
+import type { Channel, TopicOptions } from '../channel/channel';
+import { sendError, sendJson } from '../http';
+import { createMetricsRegistry, silentLogger } from '../observability';
+import type { Logger, Registry } from '../observability';
+import { HttpSender } from './delivery/http-sender';
+import { resolveTarget } from './delivery/targets';
+import type { Target } from './delivery/targets';
+import { DeliveryWorker } from './delivery/worker';
+import type { WorkerRoute } from './delivery/worker';
+import { BrokerStore } from './ingress/broker-store';
+import { handleBrokerIngress, parseBrokerPath } from './ingress/http';
+import { createDispatcherMetrics } from './metrics';
+import type { DispatcherMetrics } from './metrics';
+import { buildRoutingTable, consumerSettingsChanged, diffRoutes, EMPTY_ROUTING_TABLE, RoutingWatcher } from './routing';
+import type { ManifestSet, ReadManifestOptions, RoutingProblem, RoutingTable, SubscriptionRoute, TriggerRoute } from './routing';
+
+export interface DispatcherOptions {
+  /** HTTP port (broker ingress, /healthz, /readyz, /metrics); 0 picks a free one. @default 8080 */
+  readonly port?: number;
+  /** @default "0.0.0.0" */
+  readonly host?: string;
+  /** Directory (or file) with the routing manifests. */
+  readonly routingDir: string;
+  readonly readOptions?: ReadManifestOptions;
+  /** Broker ingress request body limit. @default 65536 */
+  readonly maxBodyBytes?: number;
+  readonly systemNamespace?: string;
+  readonly clusterDomain?: string;
+  /** How long SIGTERM waits for in-flight deliveries. @default 25000 */
+  readonly shutdownGraceMs?: number;
+  /** Redelivery timeout of an unacknowledged event (after a crash). @default 30000 */
+  readonly ackWaitMs?: number;
+  /** Options for the broker and channel topics the dispatcher ensures. */
+  readonly topicOptions?: TopicOptions;
+  /** `name.namespace` -> URL: where cluster Services are reached (dev mode `--map`). */
+  readonly serviceOverrides?: ReadonlyMap<string, string>;
+  /** Routing re-read interval (safety net for missed fs events). @default 10000 */
+  readonly routingPollMs?: number;
+  readonly routingDebounceMs?: number;
+  /** Cap on an honoured Retry-After. @default 60000 */
+  readonly maxRetryAfterMs?: number;
+}
+
+export interface DispatcherDeps {
+  /** The channel; connected here when not yet ready. Closed by close() only when `ownsChannel`. */
+  readonly channel: Channel;
+  readonly ownsChannel?: boolean;
+  readonly logger?: Logger;
+  readonly registry?: Registry;
+}
+
+export interface Dispatcher {
+  readonly url: string;
+  readonly port: number;
+  readonly metrics: DispatcherMetrics;
+  readonly registry: Registry;
+  /** The routing in force. */
+  table(): RoutingTable;
+  /** Problems of the routing in force (skipped objects). */
+  problems(): readonly RoutingProblem[];
+  /** Routing loaded and channel connected. */
+  ready(): boolean;
+  /** Re-read the routing now; resolves when applied. */
+  reload(): Promise<void>;
+  /** Graceful stop: stop accepting, stop fetching, let in-flight deliveries finish within the grace. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function triggerWorkerRoute(t: TriggerRoute): WorkerRoute {
+  return {
+    kind: 'trigger',
+    key: t.key,
+    namespace: t.namespace,
+    name: t.name,
+    topic: t.topic,
+    consumer: t.consumer,
+    order: t.order,
+    maxInFlight: t.maxInFlight,
+    matches: t.filter.matches,
+    subscriber: t.subscriber,
+    delivery: t.delivery,
+    reply: { broker: { namespace: t.namespace, name: t.spec.broker } },
+  };
+}
+
+function subscriptionWorkerRoute(s: SubscriptionRoute): WorkerRoute {
+  return {
+    kind: 'subscription',
+    key: s.key,
+    namespace: s.namespace,
+    name: s.name,
+    topic: s.topic,
+    consumer: s.consumer,
+    order: s.order,
+    maxInFlight: s.maxInFlight,
+    matches: () => true,
+    subscriber: s.subscriber,
+    delivery: s.delivery,
+    ...(s.reply ? { reply: { destination: s.reply } } : {}),
+  };
+}
+
+export async function startDispatcher(options: DispatcherOptions, deps: DispatcherDeps): Promise<Dispatcher> {
+  const logger = deps.logger ?? silentLogger();
+  const registry = deps.registry ?? createMetricsRegistry();
+  const metrics = createDispatcherMetrics(registry);
+  const channel = deps.channel;
+  const addressing: Required<MeshAddressing> = {
+    systemNamespace: options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE,
+    integrationNamespace: 'kyma-integration',
+    clusterDomain: options.clusterDomain ?? 'cluster.local',
+  };
+  const graceDefault = options.shutdownGraceMs ?? 25_000;
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
+
+  let table: RoutingTable = EMPTY_ROUTING_TABLE;
+  let problems: RoutingProblem[] = [];
+  let routingLoaded = false;
+  let accepting = true;
+  let closing: Promise<void> | undefined;
+  const triggerWorkers = new Map<string, DeliveryWorker>();
+  const subscriptionWorkers = new Map<string, DeliveryWorker>();
+  const ensuredTopics = new Set<string>();
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const sender = new HttpSender();
+  const store = new BrokerStore(channel, () => table, metrics, logger);
+  const resolve = (dest: Destination, namespace: string): Target =>
+    resolveTarget(dest, namespace, table, { addressing, serviceOverrides: options.serviceOverrides });
+  const workerDeps = { channel, sender, store, metrics, logger, resolve, table: () => table, ackWaitMs, maxRetryAfterMs: options.maxRetryAfterMs };
+
+  if (!channel.isReady()) {
+    try {
+      await channel.connect();
+    } catch (err) {
+      // The channel keeps connecting in the background; /readyz says no until it is up and
+      // consumers are started by the reconcile retry.
+      logger.warn({ err: (err as Error).message, channel: channel.kind }, 'channel not reachable yet; will keep trying');
+    }
+  }
+
+  const ensureTopic = async (topic: string) => {
+    if (ensuredTopics.has(topic)) return;
+    await channel.ensureTopic(topic, options.topicOptions);
+    ensuredTopics.add(topic);
+  };
+
+  /** Bring running workers in line with `table`. Failures are retried by a timer. */
+  const reconcile = async (): Promise<void> => {
+    if (closing) return;
+    let failures = 0;
+    for (const topic of [...[...table.brokers.values()].map((b) => b.topic), ...[...table.channels.values()].map((c) => c.topic), ...[...table.subscriptions.values()].map((s) => s.topic)]) {
+      try {
+        await ensureTopic(topic);
+      } catch (err) {
+        failures++;
+        logger.warn({ topic, err: (err as Error).message }, 'could not create topic; will retry');
+      }
+    }
+    const sync = async (workers: Map<string, DeliveryWorker>, wanted: Map<string, WorkerRoute>) => {
+      for (const [key, worker] of workers) {
+        if (!wanted.has(key)) {
+          workers.delete(key);
+          logger.info({ kind: worker.current.kind, route: key }, 'stopping consumer (removed from routing)');
+          await worker.stop(graceDefault);
+        }
+      }
+      for (const [key, route] of wanted) {
+        const existing = workers.get(key);
+        if (existing) {
+          if (!consumerSettingsChanged(existing.current, route)) {
+            existing.update(route);
+            continue;
+          }
+          workers.delete(key);
+          logger.info({ kind: route.kind, route: key }, 'restarting consumer (ordering or max-in-flight changed)');
+          await existing.stop(graceDefault);
+        }
+        if (closing) return;
+        const worker = new DeliveryWorker(route, workerDeps);
+        try {
+          await ensureTopic(route.topic);
+          await worker.start();
+          workers.set(key, worker);
+          logger.info({ kind: route.kind, route: key, topic: route.topic, consumer: route.consumer }, 'consumer started');
+        } catch (err) {
+          failures++;
+          logger.warn({ kind: route.kind, route: key, err: (err as Error).message }, 'could not start consumer; will retry');
+        }
+      }
+    };
+    // Triggers first: a new Trigger consumer starts at "new", so it must exist before the
+    // Subscriptions start feeding its broker.
+    await sync(triggerWorkers, new Map([...table.triggers].map(([k, t]) => [k, triggerWorkerRoute(t)])));
+    await sync(subscriptionWorkers, new Map([...table.subscriptions].map(([k, s]) => [k, subscriptionWorkerRoute(s)])));
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    if (failures > 0 && !closing) {
+      retryTimer = setTimeout(() => void serial(reconcile), 2000);
+      retryTimer.unref();
+    }
+  };
+
+  // Routing changes and retries are applied one at a time, in order.
+  let chain: Promise<void> = Promise.resolve();
+  const serial = (fn: () => Promise<void>): Promise<void> => {
+    chain = chain.then(fn, fn).catch((err) => logger.error({ err }, 'applying routing failed'));
+    return chain;
+  };
+
+  const apply = (set: ManifestSet): Promise<void> =>
+    serial(async () => {
+      for (const p of set.problems) logger.warn({ problem: p }, 'routing file problem');
+      const built = buildRoutingTable(set.objects);
+      const diff = { triggers: diffRoutes(table.triggers, built.table.triggers), subscriptions: diffRoutes(table.subscriptions, built.table.subscriptions) };
+      for (const p of built.problems) logger.warn({ kind: p.kind, namespace: p.namespace, name: p.name }, `skipped ${p.kind} ${p.namespace}/${p.name}: ${p.message}`);
+      table = built.table;
+      problems = built.problems;
+      routingLoaded = true;
+      metrics.routingReloads.inc({ result: 'ok' });
+      metrics.routingProblems.set(problems.length);
+      logger.info(
+        {
+          brokers: table.brokers.size,
+          triggers: table.triggers.size,
+          subscriptions: table.subscriptions.size,
+          added: diff.triggers.added.length + diff.subscriptions.added.length,
+          removed: diff.triggers.removed.length + diff.subscriptions.removed.length,
+          changed: diff.triggers.changed.length + diff.subscriptions.changed.length,
+          problems: problems.length,
+        },
+        'routing loaded',
+      );
+      await reconcile();
+    });
+
+  const watcher = new RoutingWatcher({
+    dir: options.routingDir,
+    debounceMs: options.routingDebounceMs,
+    pollMs: options.routingPollMs,
+    readOptions: options.readOptions,
+    onChange: (set) => apply(set),
+    onError: (err) => {
+      metrics.routingReloads.inc({ result: 'error' });
+      logger.warn({ dir: options.routingDir, err: err.message }, 'reading routing failed; keeping the routing in force');
+    },
+  });
+
+  // HTTP: ingress, health, metrics.
+  const server: Server = createServer((req, res) => void route(req, res));
+  server.keepAliveTimeout = 65_000;
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    try {
+      const pathname = (req.url ?? '/').split('?')[0];
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        if (pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+        if (pathname === '/readyz') {
+          const ok = isReady();
+          return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready', channel: channel.isReady(), routing: routingLoaded, accepting });
+        }
+        if (pathname === '/metrics') {
+          const text = await registry.metrics();
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(text);
+          return;
+        }
+      }
+      const target = parseBrokerPath(pathname);
+      if (!target) {
+        req.resume();
+        return sendError(res, 404, 'not_found', `no such endpoint ${pathname}: POST CloudEvents to /<namespace>/<broker>; GET /healthz, /readyz, /metrics`);
+      }
+      await handleBrokerIngress(req, res, target, store, { maxBodyBytes: options.maxBodyBytes ?? 65_536, accepting: () => accepting }, metrics, logger);
+    } catch (err) {
+      logger.error({ err }, 'request failed');
+      sendError(res, 500, 'internal_error', 'the request failed unexpectedly; retry');
+    }
+  };
+  const isReady = () => accepting && routingLoaded && channel.isReady();
+
+  try {
+    const initial = await watcher.start();
+    await apply(initial);
+  } catch (err) {
+    metrics.routingReloads.inc({ result: 'error' });
+    logger.error({ dir: options.routingDir, err: (err as Error).message }, 'cannot read routing; not ready until it appears');
+  }
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolveListen();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const close = (graceMs = graceDefault): Promise<void> => {
+    if (closing) return closing;
+    closing = (async () => {
+      accepting = false;
+      if (retryTimer) clearTimeout(retryTimer);
+      await watcher.stop();
+      await chain;
+      const workers = [...triggerWorkers.values(), ...subscriptionWorkers.values()];
+      triggerWorkers.clear();
+      subscriptionWorkers.clear();
+      await Promise.all(workers.map((w) => w.stop(graceMs)));
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+        setTimeout(() => {
+          server.closeAllConnections();
+          r();
+        }, Math.min(graceMs, 2000)).unref();
+      });
+      await sender.close();
+      if (deps.ownsChannel) await channel.close();
+      logger.info('dispatcher stopped');
+    })();
+    return closing;
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    metrics,
+    registry,
+    table: () => table,
+    problems: () => problems,
+    ready: isReady,
+    reload: async () => {
+      await watcher.check();
+      await chain;
+    },
+    close,
+  };
+}

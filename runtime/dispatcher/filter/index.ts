@@ -1,0 +1,13 @@
+export * from './types';
+export { compileAttributesFilter } from './attributes';
+export { compileExact } from './exact';
+export { compilePrefix } from './prefix';
+export { compileSuffix } from './suffix';
+export { combineAll } from './all';
+export { combineAny } from './any';
+export { negate } from './not';
+export { CESQL_UNSUPPORTED } from './cesql';
+export { compileSubscriptionsApiFilter, compileFilters } from './subscriptions-api';
+export { compileTriggerFilter } from './compile';
+export { FilterIndex } from './index-by-attribute';
+export type { Indexed } from './index-by-attribute';

@@ -1,0 +1,87 @@
+/**
+ * Broker ingress over HTTP: `POST /<namespace>/<broker>` with one CloudEvent (binary or
+ * structured) or a batch. Strictly decoded; 202 once every event is durably stored.
+ * Never throws: every failure is a JSON error response.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ChannelFullError, ChannelUnavailableError } from '../../channel/channel';
+import { decodeHttpEvents, EventValidationError } from '../../cloudevents';
+import { BodyTooLargeError, readBody, RequestAbortedError, sendError } from '../../http';
+import type { Logger } from '../../observability';
+import type { DispatcherMetrics } from '../metrics';
+import { BrokerNotFoundError, BrokerStore } from './broker-store';
+
+/** `/<namespace>/<broker>` (a trailing slash allowed), or undefined. */
+export function parseBrokerPath(pathname: string): { namespace: string; broker: string } | undefined {
+  const m = /^\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)\/?$/.exec(pathname);
+  return m ? { namespace: m[1], broker: m[3] } : undefined;
+}
+
+export interface IngressOptions {
+  readonly maxBodyBytes: number;
+  /** While shutting down new events are refused with 503. */
+  readonly accepting: () => boolean;
+}
+
+export async function handleBrokerIngress(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { namespace: string; broker: string },
+  store: BrokerStore,
+  options: IngressOptions,
+  metrics: DispatcherMetrics,
+  logger: Logger,
+): Promise<void> {
+  const { namespace, broker } = target;
+  const count = (outcome: string) => metrics.ingress.inc({ namespace, broker, outcome });
+  if (req.method !== 'POST') {
+    req.resume();
+    count('method_not_allowed');
+    sendError(res, 405, 'method_not_allowed', `broker ingress accepts POST only (got ${req.method}): POST CloudEvents to /${namespace}/${broker}`, { headers: { allow: 'POST' } });
+    return;
+  }
+  if (!store.serves(namespace, broker)) {
+    req.resume();
+    count('broker_not_found');
+    sendError(res, 404, 'broker_not_found', new BrokerNotFoundError(namespace, broker).message);
+    return;
+  }
+  if (!options.accepting()) {
+    req.resume();
+    count('shutting_down');
+    sendError(res, 503, 'shutting_down', 'the dispatcher is shutting down: retry, another replica will take the event', { headers: { 'retry-after': 1 } });
+    return;
+  }
+  try {
+    const body = await readBody(req, options.maxBodyBytes);
+    const { events } = decodeHttpEvents(req.headers, body);
+    await store.store(namespace, broker, events);
+    count('accepted');
+    res.writeHead(202, { 'content-length': 0 });
+    res.end();
+  } catch (err) {
+    if (err instanceof EventValidationError) {
+      count('invalid');
+      sendError(res, err.status, err.code, err.message, err.attribute === undefined ? {} : { attribute: err.attribute });
+    } else if (err instanceof BodyTooLargeError) {
+      count('too_large');
+      sendError(res, 413, 'body_too_large', err.message, { headers: { connection: 'close' } });
+    } else if (err instanceof RequestAbortedError) {
+      count('aborted');
+      res.destroy();
+    } else if (err instanceof BrokerNotFoundError) {
+      count('broker_not_found');
+      sendError(res, 404, 'broker_not_found', err.message);
+    } else if (err instanceof ChannelFullError) {
+      count('channel_full');
+      sendError(res, 507, 'channel_full', `${err.message}: retry later`);
+    } else if (err instanceof ChannelUnavailableError) {
+      count('channel_unavailable');
+      sendError(res, 503, 'channel_unavailable', `the event store is not available (${err.message}): retry`, { headers: { 'retry-after': err.retryAfterSeconds } });
+    } else {
+      count('error');
+      logger.error({ err, namespace, broker }, 'broker ingress failed');
+      sendError(res, 500, 'internal_error', `storing the event failed: ${(err as Error)?.message ?? String(err)}; retry`);
+    }
+  }
+}

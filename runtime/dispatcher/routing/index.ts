@@ -1,0 +1,4 @@
+export * from './manifests';
+export * from './table';
+export * from './diff';
+export * from './watcher';

@@ -12,6 +12,12 @@ export interface TopicOptions {
   readonly maxInactivityMs?: number;
   /** Copies of each event (JetStream stream replicas, Kafka replication). */
   readonly replicas?: number;
+  /**
+   * Storage limit of the topic in bytes; when reached, publish rejects with
+   * ChannelFullError (new events are refused, stored ones are kept). Unlimited by default
+   * (the server's storage is the limit).
+   */
+  readonly maxBytes?: number;
 }
 
 export interface ConsumerOptions {
@@ -21,6 +27,12 @@ export interface ConsumerOptions {
   readonly ordered: boolean;
   /** Redeliver a message that was neither acked nor nacked within this time. */
   readonly ackWaitMs: number;
+  /**
+   * Where a consumer that does not exist yet starts: `all` (default) delivers every event
+   * still stored on the topic, `new` only events published after it was created. Ignored
+   * when the durable consumer already exists (it resumes where it left off).
+   */
+  readonly deliverPolicy?: 'all' | 'new';
 }
 
 /** One delivery of one stored event. The handler must call ack() or nak() exactly once. */

@@ -47,7 +47,8 @@ const DEFAULT_RESOURCES = {
  * The data plane (`event-mesh dispatcher`): the broker ingress Service
  * `event-mesh-broker-ingress` (port 80 → 8080, `/<namespace>/<broker>`), Subscription and
  * Trigger delivery, reading its routing from the `event-mesh-routing` ConfigMap. Runs with
- * a ServiceAccount that may only read the mesh's kinds and ConfigMaps in its own namespace.
+ * a ServiceAccount that may only read the mesh's kinds and ConfigMaps in its own namespace,
+ * and mounts no API token (it reads everything from env and mounted files).
  */
 export class Dispatcher extends Construct {
   public readonly namespace: string;
@@ -66,7 +67,9 @@ export class Dispatcher extends Construct {
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: metadata(DISPATCHER_NAME), automountToken: false });
 
     // Read-only, and only what the dispatcher routes by: Brokers and Triggers live in user
-    // namespaces (hence a ClusterRole), ConfigMaps only in its own namespace (a Role).
+    // namespaces (hence a ClusterRole), ConfigMaps only in its own namespace (a Role). This is
+    // the ceiling of its rights; today's runtime needs none of them, because it reads its routing
+    // from the mounted ConfigMap, so its pods do not even mount the token (RuntimeDeployment).
     const meshReader = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: DISPATCHER_NAME, labels } });
     meshReader.allowRead(
       kplus.ApiResource.custom({ apiGroup: KNATIVE_EVENTING_GROUP, resourceType: 'brokers' }),

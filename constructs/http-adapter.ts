@@ -97,12 +97,17 @@ export class HttpAdapter extends Construct {
       for (const [key, value] of Object.entries(deployment.selector)) service.selectLabel(key, value);
 
       if (props.networkPolicy ?? true) {
-        new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+        // The adapter is the mesh's entry point: a rule with ports and no `from` admits every
+        // source, in the cluster or outside it (a peer `namespaceSelector: {}` would admit only
+        // pods, and drop e.g. a hostNetwork ingress controller or a node-IP load balancer).
+        new ApiObject(this, 'NetworkPolicy', {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
           metadata: { name: this.name, namespace: this.namespace, labels: meshLabels(this.name, 'adapter', appLabels) },
-          selector: kplus.Pods.select(this, 'AdapterPods', { labels: deployment.selector }),
-          ingress: {
-            default: kplus.NetworkPolicyTrafficDefault.DENY,
-            rules: [{ peer: kplus.Pods.all(this, 'Anyone', { namespaces: kplus.Namespaces.all(this, 'AnyNamespace') }), ports: [kplus.NetworkPolicyPort.tcp(ADAPTER_PORT)] }],
+          spec: {
+            podSelector: { matchLabels: deployment.selector },
+            policyTypes: ['Ingress'],
+            ingress: [{ ports: [{ port: ADAPTER_PORT, protocol: 'TCP' }] }],
           },
         });
       }

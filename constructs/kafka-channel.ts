@@ -98,6 +98,10 @@ export class KafkaChannel extends Construct implements ChannelBackend {
       if (!literal.password) {
         throw configError(this, 'kafka insecureLiteralSecret.password is empty', 'pass the password, or drop insecureLiteralSecret to reference an existing Secret');
       }
+      if (typeof literal.brokersHostname !== 'string' || !/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$/.test(literal.brokersHostname)) {
+        throw configError(this, `kafka insecureLiteralSecret.brokersHostname must be a host name, got ${shown(literal.brokersHostname)}`,
+          'set it to the bootstrap host without scheme or port, e.g. "my-namespace.servicebus.windows.net"');
+      }
       requireInteger(this, 'kafka insecureLiteralSecret.brokersPort', literal.brokersPort, 1, 65535);
       const values: Record<string, string> = {
         [KAFKA_SECRET_KEYS.brokers]: `${literal.brokersHostname}:${literal.brokersPort}`,

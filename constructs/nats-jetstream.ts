@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_SYSTEM_NAMESPACE, NATS_CLIENT_PORT, NATS_SERVICE, PART_OF, PART_OF_LABEL, natsUrl, type MeshAddressing } from './api';
+import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, NATS_CLIENT_PORT, NATS_SERVICE, PART_OF, PART_OF_LABEL, natsUrl, type MeshAddressing } from './api';
 import type { ChannelBackend, ChannelTemplate } from './channel-backend';
 import { configError, shown } from './errors';
 import { meshLabels, selectorLabels } from './mesh-labels';
@@ -13,6 +13,8 @@ export const NATS_HEADLESS_SERVICE = `${NATS_SERVICE}-headless`;
 export const NATS_CONFIGMAP = `${NATS_SERVICE}-config`;
 export const NATS_CLUSTER_PORT = 6222;
 export const NATS_MONITOR_PORT = 8222;
+/** Set by the API server on every Namespace (Kubernetes 1.22+): what a NetworkPolicy selects namespaces by. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 export const DEFAULT_NATS_IMAGE = 'nats:2.10-alpine';
 /** The nats image's user has no fixed uid; any non-root uid works with fsGroup on the volume. */
 const NATS_UID = 1000;
@@ -77,14 +79,14 @@ export interface NatsJetStreamOptions {
   readonly channel?: NatsChannelOptions;
   /**
    * Render a NetworkPolicy that admits only mesh pods (label app.kubernetes.io/part-of:
-   * event-mesh) to NATS.
+   * event-mesh) of the system and integration namespaces to NATS.
    * @default true
    */
   readonly networkPolicy?: boolean;
 }
 
 export interface NatsJetStreamProps extends NatsJetStreamOptions {
-  /** @default - systemNamespace, "event-mesh-system" */
+  /** Where NATS runs (systemNamespace) and who may reach it (also integrationNamespace). @default - "event-mesh-system", "kyma-integration" */
   readonly addressing?: MeshAddressing;
 }
 
@@ -276,17 +278,24 @@ export class NatsJetStream extends Construct implements ChannelBackend {
     });
 
     if (props.networkPolicy ?? true) {
-      new kplus.NetworkPolicy(this, 'NetworkPolicy', {
+      // NATS has no client authentication: whoever reaches port 4222 can read, publish to and
+      // delete every stream. So only mesh pods (the label) in the mesh's own namespaces (the
+      // system namespace: dispatcher and the other servers; the integration namespace: the
+      // adapters) get in. A pod elsewhere cannot get in by copying the label.
+      const meshNamespaces = [...new Set([this.namespace, props.addressing?.integrationNamespace ?? DEFAULT_INTEGRATION_NAMESPACE])];
+      new ApiObject(this, 'NetworkPolicy', {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
         metadata: metadata(NATS_SERVICE),
-        selector: kplus.Pods.select(this, 'NatsPods', { labels: selector }),
-        ingress: {
-          default: kplus.NetworkPolicyTrafficDefault.DENY,
-          rules: [{
-            peer: kplus.Pods.select(this, 'MeshPods', {
-              labels: { [PART_OF_LABEL]: PART_OF },
-              namespaces: kplus.Namespaces.all(this, 'AnyNamespace'),
-            }),
-            ports: [NATS_CLIENT_PORT, NATS_CLUSTER_PORT, NATS_MONITOR_PORT].map((p) => kplus.NetworkPolicyPort.tcp(p)),
+        spec: {
+          podSelector: { matchLabels: selector },
+          policyTypes: ['Ingress'],
+          ingress: [{
+            from: [{
+              namespaceSelector: { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: 'In', values: meshNamespaces }] },
+              podSelector: { matchLabels: { [PART_OF_LABEL]: PART_OF } },
+            }],
+            ports: [NATS_CLIENT_PORT, NATS_CLUSTER_PORT, NATS_MONITOR_PORT].map((port) => ({ port, protocol: 'TCP' })),
           }],
         },
       });

@@ -50,3 +50,27 @@ export function requireInteger(scope: IConstruct, field: string, value: number, 
   }
   return value;
 }
+
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Labels as the API server accepts them: keys `[prefix/]name` (prefix a DNS subdomain, name at
+ * most 63 characters), values empty or at most 63 characters, alphanumeric at both ends.
+ */
+export function requireLabels(scope: IConstruct, field: string, labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> | undefined {
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    const slash = key.lastIndexOf('/');
+    const prefix = slash < 0 ? undefined : key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    if ((prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) || name.length > 63 || !QUALIFIED_NAME.test(name)) {
+      throw configError(scope, `${field} key ${shown(key)} is not a valid label key`,
+        'use an optional DNS prefix and "/" followed by at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, e.g. "team" or "example.com/team"');
+    }
+    if (typeof value !== 'string' || value.length > 63 || (value !== '' && !QUALIFIED_NAME.test(value))) {
+      throw configError(scope, `${field}.${key} must be a label value (at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit), got ${shown(value)}`,
+        'shorten or rename the value; put free text in an annotation instead');
+    }
+  }
+  return labels;
+}

@@ -37,8 +37,14 @@ export interface RuntimeDeploymentProps {
   /** Props are merged over `defaults` field by field. */
   readonly resources: ContainerResources | undefined;
   readonly defaultResources: Required<{ [K in keyof ContainerResources]: Required<ComputeResources> }>;
-  /** @default - no service account token is mounted */
+  /** @default - the namespace's default ServiceAccount */
   readonly serviceAccount?: kplus.IServiceAccount;
+  /**
+   * Mount the ServiceAccount's API token. Only a process that calls the API server needs it;
+   * the runtime reads everything from env and mounted files.
+   * @default false
+   */
+  readonly mountServiceAccountToken?: boolean;
   /** Extra pod labels (e.g. the application). @default - none */
   readonly labels?: Readonly<Record<string, string>>;
   /** Extra mounts. @default - only /tmp */
@@ -69,8 +75,8 @@ export class RuntimeDeployment extends Construct {
       replicas: props.replicas,
       select: false,
       serviceAccount: props.serviceAccount,
-      // Only a workload whose ServiceAccount has RBAC rules needs its token.
-      automountServiceAccountToken: props.serviceAccount !== undefined,
+      // A token in a network-facing pod that never calls the API server is only a liability.
+      automountServiceAccountToken: props.mountServiceAccountToken ?? false,
       // The runtime stops taking work at SIGTERM and drains for SHUTDOWN_GRACE; give it 5 s more.
       terminationGracePeriod: Duration.seconds(props.shutdownGraceSeconds + 5),
       securityContext: { ensureNonRoot: true, user: RUNTIME_UID, group: RUNTIME_UID, fsGroup: RUNTIME_UID },

@@ -7,7 +7,7 @@ import {
 } from './api';
 import { configError, shown, specError } from './errors';
 import { meshLabels } from './mesh-labels';
-import { requireDnsLabel, requireInteger } from './prop-checks';
+import { requireDnsLabel, requireInteger, requireLabels } from './prop-checks';
 
 /**
  * Exact-match filter on CloudEvents attributes. The three Kyma uses are named; any other
@@ -77,7 +77,7 @@ export class Trigger extends Construct {
     super(scope, id);
     this.name = requireDnsLabel(this, 'trigger name (the construct id unless name is set)', props.name ?? id);
     this.namespace = requireDnsLabel(this, `trigger "${this.name}" namespace`, props.namespace ?? Chart.of(this).namespace ?? 'default');
-    this.broker = props.broker ?? DEFAULT_BROKER_NAME;
+    this.broker = requireDnsLabel(this, `trigger "${this.name}" broker`, props.broker ?? DEFAULT_BROKER_NAME);
     const { ordering, maxInFlight, ...delivery } = props.delivery ?? {};
     const attributes = Object.fromEntries(Object.entries(props.filter ?? {}).filter(([, v]) => v !== undefined)) as Record<string, string>;
     this.spec = {
@@ -115,7 +115,7 @@ export class Trigger extends Construct {
       metadata: {
         name: this.name,
         namespace: this.namespace,
-        labels: meshLabels(this.name, 'trigger', props.labels),
+        labels: meshLabels(this.name, 'trigger', requireLabels(this, `trigger "${this.name}" labels`, props.labels)),
         ...(Object.keys(annotations).length ? { annotations } : {}),
       },
       spec: this.spec,

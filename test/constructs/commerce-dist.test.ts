@@ -9,7 +9,7 @@ import {
 } from '../../constructs';
 import { buildCommerceChart } from '../../examples/commerce/main';
 import { all, containerEnv, find, routingDocuments, synthToDisk } from '../support/synth';
-import type { Manifest } from '../support/validate-manifests';
+import { validateManifests, type Manifest } from '../support/validate-manifests';
 
 let dist: Manifest[];
 beforeAll(() => {
@@ -19,6 +19,11 @@ beforeAll(() => {
 });
 
 const spec = (m: Manifest) => m.spec as any;
+
+test('every object read back from the file passes the published schemas, our CRDs and the API server\'s metadata rules', () => {
+  expect(dist.length).toBeGreaterThan(30);
+  expect(validateManifests(dist)).toBe(dist.length);
+});
 
 test('has the CRDs', () => {
   expect(all(dist, 'CustomResourceDefinition').map((c) => c.metadata!.name).sort()).toEqual([
@@ -102,8 +107,11 @@ test('the channel and its Subscription to the serverless default Broker', () => 
 });
 
 test('the labelled namespace and its default Broker', () => {
+  // Literal values, as Knative and Kyma spell them (not our constants, which could be wrong too).
+  expect(find(dist, 'Namespace', 'serverless').metadata!.labels).toMatchObject({ 'knative-eventing-injection': 'enabled', 'eventing.knative.dev/injection': 'enabled' });
   expect(find(dist, 'Namespace', 'serverless').metadata!.labels).toMatchObject(INJECTION_LABELS);
   const broker = find(dist, 'Broker', 'default', 'serverless');
+  expect(broker.metadata!.annotations).toEqual({ 'eventing.knative.dev/broker.class': 'EventMeshBroker' });
   expect(broker.metadata!.annotations).toEqual({ [BROKER_CLASS_ANNOTATION]: BROKER_CLASS });
 });
 
@@ -139,6 +147,23 @@ test('the dispatcher: broker ingress 80 → 8080, routing mounted, probes, limit
   expect(containerEnv(deployment)).toMatchObject({ ROUTING_DIR: ROUTING_MOUNT_PATH, SYSTEM_NAMESPACE: 'event-mesh-system', CLUSTER_DOMAIN: 'cluster.local' });
   expect(spec(find(dist, 'Service', BROKER_INGRESS_SERVICE, 'event-mesh-system')).ports).toEqual([{ name: 'http', port: 80, targetPort: 8080 }]);
   expect(find(dist, 'PodDisruptionBudget', 'event-mesh-dispatcher')).toBeDefined();
+});
+
+test('both runtime workloads: /healthz and /readyz probes, requests and limits, read-only root with an emptyDir /tmp, a PDB', () => {
+  for (const [name, ns] of [['event-mesh-dispatcher', 'event-mesh-system'], ['commerce-adapter', 'kyma-integration']]) {
+    const pod = spec(find(dist, 'Deployment', name, ns)).template.spec;
+    const container = pod.containers[0];
+    expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 8080 });
+    expect(container.startupProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
+    expect(Object.keys(container.resources.requests).sort()).toEqual(['cpu', 'memory']);
+    expect(Object.keys(container.resources.limits).sort()).toEqual(['cpu', 'memory']);
+    expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
+    expect(container.volumeMounts).toEqual(expect.arrayContaining([{ mountPath: '/tmp', name: 'tmp' }]));
+    expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]));
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(spec(find(dist, 'PodDisruptionBudget', name, ns)).selector.matchLabels).toEqual(spec(find(dist, 'Deployment', name, ns)).selector.matchLabels);
+  }
 });
 
 test('the routing ConfigMap lists the Broker, Channel, Subscription and the user-added Trigger', () => {

@@ -1,7 +1,9 @@
 import { Chart, Testing } from 'cdk8s';
 import { EventMesh, EventMeshCrds } from '../../constructs';
 import { synth } from '../support/synth';
-import { crdRegistry, crdStructuralProblems, customResourceProblems, validateManifest, type CrdRegistry, type Manifest } from '../support/validate-manifests';
+import {
+  crdDefinitionProblems, crdRegistry, crdStructuralProblems, customResourceProblems, metadataProblems, validateManifest, type CrdRegistry, type Manifest,
+} from '../support/validate-manifests';
 
 let crds: Manifest[];
 let registry: CrdRegistry;
@@ -115,6 +117,46 @@ describe('the manifest validator itself', () => {
   test('fails an invalid built-in object', () => {
     const bad = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'c', ports: [{ containerPort: 'http' }] }] } } } };
     expect(() => validateManifest(bad)).toThrow(/containerPort must be integer/);
+  });
+
+  test('fails a CRD the API server would refuse: name not <plural>.<group>, a column on no field, status without subresource', () => {
+    const crd = JSON.parse(JSON.stringify(crds.find((c) => c.metadata!.name === 'httpsources.sources.kyma-project.io')));
+    expect(crdDefinitionProblems(crd)).toEqual([]);
+    crd.metadata.name = 'httpsource.sources.kyma-project.io';
+    crd.spec.versions[0].additionalPrinterColumns.push({ name: 'SINK2', type: 'string', jsonPath: '.status.sinkURI' });
+    delete crd.spec.versions[0].subresources;
+    expect(crdDefinitionProblems(crd)).toEqual([
+      expect.stringMatching(/metadata.name must be "<plural>.<group>" = "httpsources.sources.kyma-project.io"/),
+      expect.stringMatching(/no status subresource/),
+      expect.stringMatching(/column SINK2 jsonPath ".status.sinkURI" names no field/),
+    ]);
+    expect(() => validateManifest(crd)).toThrow(/would be rejected by the API server/);
+  });
+
+  test('every printer column of our CRDs points at a field of its schema', () => {
+    const columns = crds.flatMap((c) => (c.spec as any).versions[0].additionalPrinterColumns as { jsonPath: string }[]);
+    expect(columns.map((c) => c.jsonPath)).toEqual(expect.arrayContaining(['.status.conditions[?(@.type=="Ready")].status', '.status.sinkUri', '.spec.broker']));
+    for (const crd of crds) expect(crdDefinitionProblems(crd)).toEqual([]);
+  });
+
+  test('fails labels, annotations and names the API server would refuse, wherever they are', () => {
+    const long = 'x'.repeat(64);
+    const bad = {
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'Bad_Name', labels: { ok: 'a', 'a/b/c': 'v' }, annotations: { 'bad key': 'v' } },
+      spec: { selector: { matchLabels: { app: long } }, template: { metadata: { labels: { app: '-x' } } }, volumeClaimTemplates: [{ metadata: { labels: { v: 'ok' } } }] },
+    };
+    expect(metadataProblems(bad)).toEqual([
+      expect.stringMatching(/metadata.name "Bad_Name" is not a DNS-1123 subdomain/),
+      expect.stringMatching(/metadata.labels: key "a\/b\/c" has an invalid prefix/),
+      expect.stringMatching(/metadata.annotations: key "bad key" is not a qualified name/),
+      expect.stringMatching(/spec.template.metadata.labels: value "-x" must be alphanumeric at both ends/),
+      expect.stringMatching(/spec.selector.matchLabels: value "x{64}" is longer than 63 characters/),
+    ]);
+    expect(metadataProblems({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'a.b' }, spec: { selector: { app: long } } })).toEqual([
+      expect.stringMatching(/"a.b" is not a DNS-1123 label/),
+      expect.stringMatching(/spec.selector: value "x{64}" is longer than 63/),
+    ]);
+    expect(() => validateManifest({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { l: long } } })).toThrow(/has invalid metadata/);
   });
 
   test('flags a non-structural schema', () => {

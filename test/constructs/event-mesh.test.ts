@@ -174,6 +174,8 @@ describe('least privilege', () => {
     for (const workload of [...all(manifests, 'Deployment'), ...all(manifests, 'StatefulSet')]) {
       const pod = spec(workload).template.spec;
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      // The runtime and NATS never call the API server: no pod carries a token.
+      expect([workload.metadata!.name, pod.automountServiceAccountToken]).toEqual([workload.metadata!.name, false]);
       for (const c of pod.containers) {
         expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
         expect(c.resources.requests).toBeDefined();
@@ -183,12 +185,21 @@ describe('least privilege', () => {
     }
   });
 
-  test('network policies: NATS and the dispatcher admit only mesh pods, the adapters anyone', () => {
+  test('network policies: NATS admits only mesh pods of the mesh namespaces, the dispatcher mesh pods, the adapters anyone', () => {
     const policy = (name: string, ns: string) => spec(find(manifests, 'NetworkPolicy', name, ns));
-    const meshOnly = [{ namespaceSelector: {}, podSelector: { matchLabels: { [PART_OF_LABEL]: PART_OF } } }];
-    expect(policy('event-mesh-nats', 'event-mesh-system').ingress.map((r: any) => r.from)).toEqual([meshOnly]);
-    expect(policy('event-mesh-dispatcher', 'event-mesh-system').ingress.map((r: any) => r.from)).toEqual([meshOnly]);
-    expect(policy('shop-adapter', 'kyma-integration').ingress).toEqual([{ from: [{ namespaceSelector: {}, podSelector: {} }], ports: [{ port: 8080, protocol: 'TCP' }] }]);
+    const meshPods = { podSelector: { matchLabels: { [PART_OF_LABEL]: PART_OF } } };
+    // NATS has no client authentication: copying the label in another namespace must not be enough.
+    expect(policy('event-mesh-nats', 'event-mesh-system').ingress).toEqual([{
+      from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['event-mesh-system', 'kyma-integration'] }] }, ...meshPods }],
+      ports: [4222, 6222, 8222].map((port) => ({ port, protocol: 'TCP' })),
+    }]);
+    expect(policy('event-mesh-dispatcher', 'event-mesh-system').ingress.map((r: any) => r.from)).toEqual([[{ namespaceSelector: {}, ...meshPods }]]);
+    // No `from`: every source, pods or not (a peer would leave out node IPs and external clients).
+    expect(policy('shop-adapter', 'kyma-integration').ingress).toEqual([{ ports: [{ port: 8080, protocol: 'TCP' }] }]);
+    for (const np of all(manifests, 'NetworkPolicy')) expect(spec(np).policyTypes).toEqual(['Ingress']);
+    // Each policy selects exactly the pods of its workload.
+    expect(policy('event-mesh-nats', 'event-mesh-system').podSelector.matchLabels).toEqual(spec(find(manifests, 'StatefulSet', 'event-mesh-nats')).selector.matchLabels);
+    expect(policy('shop-adapter', 'kyma-integration').podSelector.matchLabels).toEqual(spec(find(manifests, 'Deployment', 'shop-adapter')).selector.matchLabels);
     // Every mesh pod carries the label the policies trust.
     for (const workload of [...all(manifests, 'Deployment'), ...all(manifests, 'StatefulSet')]) {
       expect(spec(workload).template.metadata.labels[PART_OF_LABEL]).toBe(PART_OF);
@@ -200,6 +211,32 @@ describe('least privilege', () => {
     new EventMesh(chart, 'mesh', { nats: { networkPolicy: false }, dataPlane: { networkPolicy: false }, adapters: { networkPolicy: false }, applications: [{ name: 'shop' }] });
     expect(all(synth(chart), 'NetworkPolicy')).toHaveLength(0);
   });
+});
+
+test('NATS admits the mesh namespaces as configured (and each once)', () => {
+  const render = (addressing: EventMeshProps['addressing']) => {
+    const chart = new Chart(Testing.app(), 'c');
+    new EventMesh(chart, 'mesh', { addressing });
+    return spec(find(synth(chart), 'NetworkPolicy', 'event-mesh-nats')).ingress[0].from[0].namespaceSelector.matchExpressions[0].values;
+  };
+  expect(render({ systemNamespace: 'mesh', integrationNamespace: 'apps' })).toEqual(['mesh', 'apps']);
+  expect(render({ systemNamespace: 'mesh', integrationNamespace: 'mesh' })).toEqual(['mesh']);
+});
+
+test('object names longer than a label value allows still give valid, distinct labels', () => {
+  const chart = new Chart(Testing.app(), 'c');
+  const app = 'commerce-backend-system-integration';
+  new EventMesh(chart, 'mesh', { applications: [{ name: app, namespaces: ['customer-onboarding-production-eu', 'customer-onboarding-production-us'] }] });
+  const manifests = synth(chart);
+  // The API server's metadata rules are part of validateManifests.
+  expect(validateManifests(manifests)).toBe(manifests.length);
+  const subscriptions = all(manifests, 'Subscription');
+  for (const s of subscriptions) expect(s.metadata!.name.length).toBeGreaterThan(63);
+  expect(subscriptions).toHaveLength(2);
+  const values = subscriptions.map((s) => s.metadata!.labels!['app.kubernetes.io/name']);
+  for (const v of values) expect(v.length).toBeLessThanOrEqual(63);
+  expect(new Set(values).size).toBe(2);
+  expect(values[0]).toMatch(/^commerce-backend-system-integration-customer-onboardin-[0-9a-f]{8}$/);
 });
 
 test('createNamespaces: false leaves the system namespaces to someone else', () => {

@@ -40,7 +40,28 @@ describe('the 3-server production profile', () => {
   });
 
   test('a disruption budget that keeps the quorum', () => {
-    expect(spec(find(manifests, 'PodDisruptionBudget', NATS_SERVICE)).maxUnavailable).toBe(1);
+    const pdb = spec(find(manifests, 'PodDisruptionBudget', NATS_SERVICE));
+    expect(pdb.maxUnavailable).toBe(1);
+    expect(pdb.selector.matchLabels).toEqual(spec(find(manifests, 'StatefulSet', NATS_SERVICE)).selector.matchLabels);
+  });
+
+  test('the monitoring port is served, exposed for scraping and used by the probes', () => {
+    const sts = find(manifests, 'StatefulSet', NATS_SERVICE);
+    const container = spec(sts).template.spec.containers[0];
+    expect(container.ports).toEqual(expect.arrayContaining([{ name: 'monitor', containerPort: 8222 }, { name: 'cluster', containerPort: 6222 }]));
+    expect(spec(find(manifests, 'Service', NATS_SERVICE)).ports).toEqual(expect.arrayContaining([{ name: 'monitor', port: 8222, targetPort: 'monitor' }]));
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(container[probe].httpGet).toMatchObject({ port: 'monitor', path: expect.stringMatching(/^\/healthz/) });
+    const conf = (find(manifests, 'ConfigMap', `${NATS_SERVICE}-config`).data as Record<string, string>)['nats.conf'];
+    expect(conf).toContain('http: 0.0.0.0:8222');
+  });
+
+  test('the servers reach each other through the NetworkPolicy (route port, same namespace, mesh label)', () => {
+    const np = spec(find(manifests, 'NetworkPolicy', NATS_SERVICE));
+    const podLabels = spec(find(manifests, 'StatefulSet', NATS_SERVICE)).template.metadata.labels;
+    const [rule] = np.ingress;
+    expect(rule.ports).toEqual(expect.arrayContaining([{ port: 6222, protocol: 'TCP' }]));
+    expect(rule.from[0].namespaceSelector.matchExpressions[0].values).toContain('event-mesh-system');
+    for (const [k, v] of Object.entries(rule.from[0].podSelector.matchLabels)) expect(podLabels[k]).toBe(v);
   });
 
   test('two applications share the analytics namespace', () => {

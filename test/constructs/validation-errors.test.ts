@@ -17,6 +17,11 @@ function expectError(fn: () => unknown, ...parts: (string | RegExp)[]): void {
     message = (e as Error).message;
   }
   expect(message).not.toBe('');
+  // cdk8s wraps synth-time validation as "Validation failed with the following errors:\n  [path] <ours>".
+  const ours = message.replace(/^Validation failed with the following errors:\s*\[[^\]]*\]\s*/, '');
+  // Every message of ours: lower-case, and it ends by naming the construct path.
+  expect(ours).toMatch(/^[a-z]/);
+  expect(ours).toMatch(/\(at [^()\s]+\)$/);
   for (const part of parts) {
     if (typeof part === 'string') expect(message).toContain(part);
     else expect(message).toMatch(part);
@@ -101,6 +106,21 @@ describe('triggers', () => {
       'cannot address a Deployment', 'point subscriber at something the dispatcher can call', '(at user/orders)');
   });
 
+  test('a label value the API server would refuse', () => {
+    expectError(triggerIn({ labels: { team: 'Payments Team' } }),
+      'trigger "orders" labels.team must be a label value', 'got "Payments Team"', 'put free text in an annotation instead', '(at user/orders)');
+  });
+
+  test('a label key the API server would refuse', () => {
+    expectError(triggerIn({ labels: { 'team name': 'payments' } }),
+      'trigger "orders" labels key "team name" is not a valid label key', 'e.g. "team" or "example.com/team"', '(at user/orders)');
+  });
+
+  test('a broker name that cannot name a Broker (checked even with requireBroker: false)', () => {
+    expectError(triggerIn({ broker: 'Orders_Broker', requireBroker: false }),
+      'trigger "orders" broker must be lower-case letters, digits and "-"', 'got "Orders_Broker"', 'rename it, e.g. "orders-broker"', '(at user/orders)');
+  });
+
   test('a name that is not a DNS label', () => {
     expectError(triggerIn({ name: 'Orders_Trigger' }), 'got "Orders_Trigger"', 'rename it, e.g. "orders-trigger"', '(at user/orders)');
   });
@@ -175,6 +195,22 @@ describe('nats', () => {
   test('stream settings are checked even when NATS is not deployed', () => {
     expectError(() => new EventMesh(newChart(), 'mesh', { defaultChannel: 'kafka', nats: { persistence: { maxAge: '-5h' } } }),
       'nats persistence.maxAge must be a duration', 'got "-5h"', '(at user/mesh)');
+  });
+});
+
+describe('kafka', () => {
+  test('a literal Secret host given as a URL', () => {
+    expectError(() => new EventMesh(newChart(), 'mesh', {
+      defaultChannel: 'kafka',
+      kafka: { insecureLiteralSecret: { brokersHostname: 'https://ns.servicebus.windows.net', brokersPort: 9093, namespace: 'ns', password: 'p' } },
+    }), 'kafka insecureLiteralSecret.brokersHostname must be a host name, got "https://ns.servicebus.windows.net"', 'without scheme or port', '(at user/mesh/Kafka)');
+  });
+
+  test('a literal Secret without a password', () => {
+    expectError(() => new EventMesh(newChart(), 'mesh', {
+      defaultChannel: 'kafka',
+      kafka: { insecureLiteralSecret: { brokersHostname: 'ns.servicebus.windows.net', brokersPort: 9093, namespace: 'ns', password: '' } },
+    }), 'kafka insecureLiteralSecret.password is empty', 'drop insecureLiteralSecret to reference an existing Secret', '(at user/mesh/Kafka)');
   });
 });
 

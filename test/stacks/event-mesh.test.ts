@@ -1,4 +1,4 @@
-import { installMocks, registered, resetRecords, settle, urnParts, valueOf, type Registration } from './harness';
+import { installMocks, isRpcSecret, registered, resetRecords, settle, urnParts, valueOf, type Registration } from './harness';
 
 installMocks();
 
@@ -186,6 +186,32 @@ describe('EventMesh component', () => {
       expect(r.provider).toContain('::kube::');
       const phase = phaseOf(r.inputs as unknown as KubeObject);
       expect([r.name, r.dependencies.includes(gateUrn)]).toEqual([r.name, phase === 'object']);
+    }
+  });
+
+  // The typed k8s.core.v1.Secret class marks data/stringData secret; this pins that the component keeps using it.
+  test('a Secret the construct renders (insecureLiteralSecret) reaches the engine only as a Pulumi secret', async () => {
+    const password = 'Endpoint=sb://dev.servicebus.windows.net/;SharedAccessKeyName=x;SharedAccessKey=LITERALKEY=';
+    const mesh = await deploy('literal', {
+      defaultChannel: 'kafka',
+      kafka: { insecureLiteralSecret: { brokersHostname: 'dev.servicebus.windows.net', brokersPort: 9093, namespace: 'dev', password } },
+      applications: [{ name: 'shop' }],
+    });
+    const component = registered().find((r) => r.type === COMPONENT && r.name === 'literal')!;
+    const secrets = childrenOf(component).filter((r) => r.type === 'kubernetes:core/v1:Secret');
+    expect(secrets.map((r) => (r.inputs as unknown as KubeObject).metadata.namespace).sort()).toEqual(['event-mesh-system', 'kyma-integration']);
+    const encoded = Buffer.from(password).toString('base64');
+    for (const secret of secrets) {
+      expect(isRpcSecret(secret.rawInputs.data)).toBe(true);
+      expect(secret.additionalSecretOutputs).toEqual(expect.arrayContaining(['data', 'stringData']));
+      // Still exactly what the construct rendered, once unwrapped.
+      expect((secret.inputs.data as Record<string, string>).password).toBe(encoded);
+    }
+    for (const d of mesh.deployed.filter((x) => x.object.kind === 'Secret')) expect(await pulumi.isSecret((d.resource as k8s.core.v1.Secret).data)).toBe(true);
+    // Neither the password nor its base64 appears unmarked in anything the engine receives.
+    for (const r of registered()) {
+      const plain = JSON.stringify(r.rawInputs, (_k, v) => (isRpcSecret(v) ? '[secret]' : v));
+      expect([r.name, plain.includes(encoded) || plain.includes('LITERALKEY')]).toEqual([r.name, false]);
     }
   });
 

@@ -77,7 +77,9 @@ describe('the program', () => {
     await run({ ...BASE, kubeContext: 'kind-dev' });
     const provider = registered().find((r) => r.type === 'pulumi:providers:kubernetes')!;
     expect(provider.inputs.context).toBe('kind-dev');
-    for (const r of childrenOf(component(MESH))) expect(r.provider.startsWith(provider.urn)).toBe(true);
+    const children = childrenOf(component(MESH));
+    expect(children.length).toBeGreaterThan(20);
+    for (const r of children) expect(r.provider.startsWith(provider.urn)).toBe(true);
   });
 
   describe('channel kafka', () => {

@@ -5,7 +5,11 @@
  *   apiVersion/kind; an object whose kind no library knows fails, it is never skipped;
  * - our custom resources against the openAPIV3Schema of the CRD we synthesize, with ajv,
  *   the way `kubectl apply` (strict field validation) would judge them;
- * - CRD schemas against the API server's structural-schema rules.
+ * - CRD schemas against the API server's structural-schema rules, and CRDs against its other
+ *   rules (name = <plural>.<group>, one storage version, a status subresource when the schema
+ *   has a status, printer columns that resolve to schema fields);
+ * - every object's labels, annotations, selectors and names against the API server's metadata
+ *   rules, which the published schemas (plain string maps) do not encode.
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -168,7 +172,13 @@ export function validateManifest(obj: Manifest, crds?: CrdRegistry): void {
   if (obj.kind === 'CustomResourceDefinition') {
     const problems = crdStructuralProblems(obj);
     if (problems.length) throw new Error(`${describe(obj)} is not structural: ${problems.join('; ')}`);
+    const rules = crdDefinitionProblems(obj);
+    if (rules.length) throw new Error(`${describe(obj)} would be rejected by the API server: ${rules.join('; ')}`);
   }
+  // The published schemas type labels and annotations as string maps; the API server also
+  // checks their keys and values (and object names), so we do too.
+  const meta = metadataProblems(obj);
+  if (meta.length) throw new Error(`${describe(obj)} has invalid metadata: ${meta.join('; ')}`);
 }
 
 /** Validate every object; the CRDs among them validate the custom resources. Returns the count. */
@@ -231,4 +241,145 @@ function walk(node: Record<string, unknown>, path: string, problems: string[], u
       }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Metadata rules (k8s.io/apimachinery validation: IsQualifiedName, IsValidLabelValue, DNS names)
+
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Kinds whose metadata.name must be a DNS-1123 label (not just a subdomain). */
+const DNS_LABEL_NAMED = ['Namespace', 'Service'];
+
+/** Why the API server would reject `key` as a label or annotation key ('' when it is valid). */
+export function qualifiedNameProblem(key: string): string {
+  const slash = key.lastIndexOf('/');
+  const [prefix, name] = slash < 0 ? ['', key] : [key.slice(0, slash), key.slice(slash + 1)];
+  if (slash >= 0 && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return `key "${key}" has an invalid prefix`;
+  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME.test(name)) return `key "${key}" is not a qualified name (at most 63 characters, alphanumeric at both ends)`;
+  return '';
+}
+
+/** Why the API server would reject `value` as a label value ('' when it is valid). */
+export function labelValueProblem(value: unknown): string {
+  if (typeof value !== 'string') return `value ${JSON.stringify(value)} is not a string`;
+  if (value === '') return '';
+  if (value.length > 63) return `value "${value}" is longer than 63 characters`;
+  if (!QUALIFIED_NAME.test(value)) return `value "${value}" must be alphanumeric at both ends, with only "-", "_" and "." inside`;
+  return '';
+}
+
+function labelMapProblems(where: string, map: unknown): string[] {
+  if (map === undefined) return [];
+  if (!map || typeof map !== 'object') return [`${where} is not a map`];
+  return Object.entries(map as Record<string, unknown>).flatMap(([k, v]) =>
+    [qualifiedNameProblem(k), labelValueProblem(v)].filter(Boolean).map((p) => `${where}: ${p}`));
+}
+
+function annotationProblems(where: string, map: unknown): string[] {
+  if (map === undefined) return [];
+  if (!map || typeof map !== 'object') return [`${where} is not a map`];
+  const entries = Object.entries(map as Record<string, unknown>);
+  const problems = entries.flatMap(([k, v]) => [
+    ...(qualifiedNameProblem(k) ? [`${where}: ${qualifiedNameProblem(k)}`] : []),
+    ...(typeof v === 'string' ? [] : [`${where}: "${k}" is not a string`]),
+  ]);
+  const size = entries.reduce((n, [k, v]) => n + k.length + String(v).length, 0);
+  if (size > 256 * 1024) problems.push(`${where} total ${size} bytes, over 256 KiB`);
+  return problems;
+}
+
+/**
+ * Label, annotation and name problems of an object, its pod template, its volume claim
+ * templates and its label selectors ([] when the API server would accept them).
+ */
+export function metadataProblems(obj: Manifest): string[] {
+  const problems: string[] = [];
+  const meta = obj.metadata ?? {};
+  const name = String(meta.name ?? '');
+  const nameRule = DNS_LABEL_NAMED.includes(obj.kind) && obj.apiVersion === 'v1' ? DNS_LABEL : DNS_SUBDOMAIN;
+  const maxName = nameRule === DNS_LABEL ? 63 : 253;
+  if (name.length > maxName || !nameRule.test(name)) problems.push(`metadata.name "${name}" is not a DNS-1123 ${nameRule === DNS_LABEL ? 'label' : 'subdomain'}`);
+  if (meta.namespace !== undefined && (String(meta.namespace).length > 63 || !DNS_LABEL.test(String(meta.namespace)))) {
+    problems.push(`metadata.namespace "${String(meta.namespace)}" is not a DNS-1123 label`);
+  }
+  problems.push(...labelMapProblems('metadata.labels', meta.labels), ...annotationProblems('metadata.annotations', meta.annotations));
+  const spec = (obj.spec ?? {}) as Record<string, any>;
+  const template = spec.template as { metadata?: Record<string, unknown> } | undefined;
+  if (template?.metadata) {
+    problems.push(...labelMapProblems('spec.template.metadata.labels', template.metadata.labels),
+      ...annotationProblems('spec.template.metadata.annotations', template.metadata.annotations));
+  }
+  for (const [i, claim] of ((spec.volumeClaimTemplates ?? []) as { metadata?: Record<string, unknown> }[]).entries()) {
+    problems.push(...labelMapProblems(`spec.volumeClaimTemplates[${i}].metadata.labels`, claim.metadata?.labels));
+  }
+  // Selectors hold label values too: every matchLabels anywhere, and a Service's selector.
+  const walkSelectors = (node: unknown, path: string): void => {
+    if (!node || typeof node !== 'object') return;
+    for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+      if (k === 'matchLabels') problems.push(...labelMapProblems(`${path}.matchLabels`, v));
+      else walkSelectors(v, `${path}.${k}`);
+    }
+  };
+  walkSelectors(obj.spec, 'spec');
+  if (obj.apiVersion === 'v1' && obj.kind === 'Service') problems.push(...labelMapProblems('spec.selector', spec.selector));
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------
+// CRD rules beyond structural schemas (k8s.io/apiextensions-apiserver validation)
+
+/** Resolve a printer column's JSONPath in a schema: the schema node it points at, or undefined. */
+function resolveColumnPath(schema: Record<string, any>, jsonPath: string): Record<string, any> | undefined {
+  if (!jsonPath.startsWith('.')) return undefined;
+  // `.a.b[?(@.x=="y")].c` and `.a[*].c` / `.a[0].c` step into an array's items.
+  const segments = jsonPath.slice(1).replace(/\[(\?\([^)]*\)|\*|\d+)\]/g, '.[]').split('.').filter((s) => s !== '');
+  let node: Record<string, any> | undefined = schema;
+  for (const segment of segments) {
+    if (!node) return undefined;
+    if (segment === '[]') {
+      node = node.type === 'array' ? node.items : undefined;
+      continue;
+    }
+    if (node === schema.properties?.metadata) {
+      // metadata's schema is the API server's ObjectMeta, never spelled out in a CRD.
+      return ['name', 'namespace', 'creationTimestamp', 'generation', 'labels', 'annotations', 'uid'].includes(segment) ? { type: 'string' } : undefined;
+    }
+    if (node['x-kubernetes-preserve-unknown-fields'] === true && !node.properties?.[segment]) return { type: 'object' };
+    node = node.properties?.[segment] ?? (node.additionalProperties && typeof node.additionalProperties === 'object' ? node.additionalProperties : undefined);
+  }
+  return node;
+}
+
+/** Why the API server would refuse this CRD apart from its schema's structure ([] when it would accept it). */
+export function crdDefinitionProblems(crd: Manifest): string[] {
+  const spec = crd.spec as {
+    group: string;
+    scope: string;
+    names: { plural: string; singular?: string; kind: string; listKind?: string; shortNames?: string[] };
+    versions: { name: string; served: boolean; storage: boolean; subresources?: { status?: object }; additionalPrinterColumns?: { name: string; type: string; jsonPath: string }[]; schema?: { openAPIV3Schema?: Record<string, any> } }[];
+  };
+  const problems: string[] = [];
+  if (crd.metadata?.name !== `${spec.names.plural}.${spec.group}`) {
+    problems.push(`metadata.name must be "<plural>.<group>" = "${spec.names.plural}.${spec.group}", got "${crd.metadata?.name}"`);
+  }
+  for (const [field, value] of [['plural', spec.names.plural], ['singular', spec.names.singular]] as const) {
+    if (value !== undefined && !DNS_LABEL.test(value)) problems.push(`names.${field} "${value}" must be a lower-case DNS label`);
+  }
+  if (!['Namespaced', 'Cluster'].includes(spec.scope)) problems.push(`scope must be Namespaced or Cluster, got "${spec.scope}"`);
+  if (spec.versions.filter((v) => v.storage).length !== 1) problems.push('exactly one version must be the storage version');
+  for (const version of spec.versions) {
+    const schema = version.schema?.openAPIV3Schema;
+    if (schema?.properties?.status && !version.subresources?.status) {
+      problems.push(`${version.name}: the schema has a status but no status subresource, so any writer of the spec can overwrite it`);
+    }
+    for (const column of version.additionalPrinterColumns ?? []) {
+      if (!['string', 'integer', 'number', 'boolean', 'date'].includes(column.type)) problems.push(`${version.name}: column ${column.name} has type "${column.type}"`);
+      if (!schema || !resolveColumnPath(schema, column.jsonPath)) {
+        problems.push(`${version.name}: column ${column.name} jsonPath "${column.jsonPath}" names no field of the schema`);
+      }
+    }
+  }
+  return problems;
 }

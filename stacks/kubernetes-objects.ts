@@ -11,6 +11,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
+import { INJECTION_LABELS } from '../constructs/api';
 
 /** A Kubernetes object as `chart.toJson()` renders it. */
 export interface KubeObject {
@@ -140,6 +141,12 @@ export function checkObjects(objects: readonly KubeObject[]): string[] {
   return problems;
 }
 
+/** A user namespace the mesh only labels for broker injection (not a mesh system namespace). */
+function isBoundNamespace(object: KubeObject): boolean {
+  const labels = (object.metadata as { labels?: Record<string, string> }).labels ?? {};
+  return phaseOf(object) === 'namespace' && Object.entries(INJECTION_LABELS).some(([k, v]) => labels[k] === v);
+}
+
 /**
  * Create one resource per object. CRDs wait for nothing in this set; Namespaces wait for the
  * CRDs; every other object waits for the CRDs, for its own Namespace when this set creates it,
@@ -165,7 +172,14 @@ export function deployObjects(objects: readonly KubeObject[], options: DeployObj
     const allDependsOn = waitsForWorkloadDependencies ? concatDependsOn(dependsOn, options.workloadDependsOn!) : dependsOn;
 
     const name = object.metadata.namespace ? `${options.namePrefix}:${object.metadata.namespace}/${object.metadata.name}` : `${options.namePrefix}:${object.metadata.name}`;
-    const opts: pulumi.CustomResourceOptions = { parent: options.parent, provider: options.provider, dependsOn: allDependsOn };
+    const opts: pulumi.CustomResourceOptions = {
+      parent: options.parent,
+      provider: options.provider,
+      dependsOn: allDependsOn,
+      // A bound namespace belongs to its users (their Functions and Services live there):
+      // `pulumi destroy` removes the mesh from it, never the namespace itself.
+      retainOnDelete: isBoundNamespace(object) || undefined,
+    };
     // A deep copy: the resource's inputs must not alias the construct's objects.
     const args = JSON.parse(JSON.stringify(object)) as Record<string, unknown>;
     const cls = resourceClassFor(object.apiVersion, object.kind);

@@ -134,6 +134,15 @@ describe('EventMesh component', () => {
     }
   });
 
+  test('pulumi destroy keeps bound user namespaces but not the mesh itself', async () => {
+    await deploy('mesh', PROPS);
+    const component = registered().find((r) => r.type === COMPONENT)!;
+    const children = childrenOf(component);
+    const retained = children.filter((r) => r.retainOnDelete).map((r) => `${(r.inputs as unknown as KubeObject).kind}/${(r.inputs as unknown as KubeObject).metadata.name}`);
+    // Users' workloads live in the bound namespaces; the mesh's own namespaces go with the stack.
+    expect(retained.sort()).toEqual(['Namespace/prod', 'Namespace/stage']);
+  });
+
   test('changing a construct prop changes what the component deploys in the same way', async () => {
     const changed: EventMeshProps = {
       ...PROPS,

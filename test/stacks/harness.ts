@@ -24,6 +24,8 @@ export interface Registration {
   readonly provider: string;
   /** Outputs the engine is told to treat as secret (the mock engine does not apply them). */
   readonly additionalSecretOutputs: readonly string[];
+  /** `pulumi destroy` leaves the object in the cluster. */
+  readonly retainOnDelete: boolean;
 }
 
 export interface MockCall {
@@ -128,6 +130,7 @@ export function installMocks(project = 'event-mesh', stack = 'test'): void {
           custom: req.getCustom(),
           provider: req.getProvider(),
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          retainOnDelete: req.getRetainondelete(),
         });
       }
       cb(err, res);
@@ -143,6 +146,7 @@ interface RegisterRequest {
   getCustom(): boolean;
   getProvider(): string;
   getAdditionalsecretoutputsList(): string[];
+  getRetainondelete(): boolean;
 }
 
 export function registered(): readonly Registration[] {

@@ -140,14 +140,14 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
   await Promise.race([preparing, new Promise((r) => (startupTimer = setTimeout(r, 2000)))]);
   clearTimeout(startupTimer);
 
-  const publishAll = async (events: CloudEventJson[]): Promise<void> => {
-    const start = process.hrtime.bigint();
+  const publishAll = async (events: CloudEventJson[], rawData?: readonly (Uint8Array | undefined)[]): Promise<void> => {
+    const start = performance.now();
     if (events.length === 1) {
-      await channel.publish(topic, toChannelBytes(events[0]));
+      await channel.publish(topic, toChannelBytes(events[0], rawData?.[0]));
     } else {
-      await Promise.all(events.map((ev) => channel.publish(topic, toChannelBytes(ev))));
+      await Promise.all(events.map((ev, i) => channel.publish(topic, toChannelBytes(ev, rawData?.[i]))));
     }
-    metrics.publish.observe(Number(process.hrtime.bigint() - start) / 1e9);
+    metrics.publish.observe((performance.now() - start) / 1000);
   };
 
   const reject = (res: ServerResponse, status: number, reason: string, message: string, extra: { attribute?: string; headers?: Record<string, string | number> } = {}) => {
@@ -204,10 +204,13 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     if (!body) return;
     let events: CloudEventJson[];
     let mode: string;
+    let rawData: readonly (Uint8Array | undefined)[] | undefined;
     try {
-      const decoded = decodeHttpEvents(req.headers, body);
+      // rawData: a JSON body is stored as sent, not parsed (to validate it) and serialized again.
+      const decoded = decodeHttpEvents(req.headers, body, { rawData: true });
       events = decoded.events;
       mode = decoded.mode;
+      rawData = decoded.rawData;
     } catch (e) {
       if (e instanceof EventValidationError) {
         reject(res, e.status, e.code, e.message, { attribute: e.attribute });
@@ -217,7 +220,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     }
     for (const ev of events) ev.source = application;
     try {
-      await publishAll(events);
+      await publishAll(events, rawData);
     } catch (e) {
       channelError(res, e, false);
       return;

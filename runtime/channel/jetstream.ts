@@ -175,15 +175,144 @@ function sameNumber(a: number | undefined, b: number | undefined): boolean {
   return (a ?? 0) === (b ?? 0);
 }
 
+interface PublishFailureSink {
+  failed(id: number, e: Error): void;
+}
+
+/** Settle operations queued in the Outbox. */
+const OP_ACK = -1;
+const OP_NAK = 0;
+const OP_WORKING = -2;
+
+/**
+ * Write coalescing for one NATS connection: publishes, acks, naks and working() signals
+ * issued during one event-loop turn are handed to the client together in a setImmediate,
+ * so they leave in one socket write (nats.js flushes its outbound buffer in a microtask
+ * after the first command, i.e. once per macrotask otherwise: one write per ack, since
+ * each ack follows a subscriber's response, which arrives in a macrotask of its own).
+ * An ack is only ever delayed, never lost or reordered with respect to the delivery it
+ * settles: if the process dies before the flush, the event is redelivered after ackWait,
+ * exactly as if it had died just before acking.
+ */
+class Outbox {
+  private readonly pubSubjects: string[] = [];
+  private readonly pubData: Uint8Array[] = [];
+  private readonly pubReplies: string[] = [];
+  private readonly pubIds: number[] = [];
+  private readonly pubSinks: PublishFailureSink[] = [];
+  private readonly settleMsgs: JsMsg[] = [];
+  private readonly settleOps: number[] = [];
+  private scheduled = false;
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  publish(subject: string, data: Uint8Array, reply: string, id: number, sink: PublishFailureSink): void {
+    this.pubSubjects.push(subject);
+    this.pubData.push(data);
+    this.pubReplies.push(reply);
+    this.pubIds.push(id);
+    this.pubSinks.push(sink);
+    this.schedule();
+  }
+
+  /** op: OP_ACK, OP_NAK, OP_WORKING, or a nak delay in ms (> 0). */
+  settle(m: JsMsg, op: number): void {
+    this.settleMsgs.push(m);
+    this.settleOps.push(op);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flush);
+  }
+
+  /** Hand everything queued to the client now (also called before stop/close). */
+  readonly flush = (): void => {
+    this.scheduled = false;
+    const n = this.pubSubjects.length;
+    if (n > 0) {
+      const subjects = this.pubSubjects.splice(0);
+      const data = this.pubData.splice(0);
+      const replies = this.pubReplies.splice(0);
+      const ids = this.pubIds.splice(0);
+      const sinks = this.pubSinks.splice(0);
+      for (let i = 0; i < n; i++) {
+        try {
+          this.nc.publish(subjects[i], data[i], { reply: replies[i] });
+        } catch (e) {
+          sinks[i].failed(ids[i], e as Error);
+        }
+      }
+    }
+    const k = this.settleMsgs.length;
+    if (k > 0) {
+      const msgs = this.settleMsgs.splice(0);
+      const ops = this.settleOps.splice(0);
+      for (let i = 0; i < k; i++) {
+        try {
+          const op = ops[i];
+          if (op === OP_ACK) msgs[i].ack();
+          else if (op === OP_WORKING) msgs[i].working();
+          else if (op > 0) msgs[i].nak(op);
+          else msgs[i].nak();
+        } catch {
+          // connection gone: the server redelivers after ackWait
+        }
+      }
+    }
+  };
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** One delivery handed to the handler; settles at most once. */
+class JetStreamMessage implements ChannelMessage {
+  settled = false;
+  /** When (ms) it was handed to the handler or last reported working. */
+  at: number;
+
+  constructor(
+    private readonly sub: JetStreamSubscription,
+    readonly m: JsMsg,
+    now: number,
+  ) {
+    this.at = now;
+  }
+
+  get data(): Uint8Array {
+    return this.m.data;
+  }
+
+  /** Parsed from the reply subject only when asked for. */
+  get deliveryCount(): number {
+    return this.m.info.deliveryCount;
+  }
+
+  ack(): Promise<void> {
+    if (!this.settled) this.sub.settle(this, OP_ACK);
+    return RESOLVED;
+  }
+
+  nak(delayMs?: number): void {
+    if (!this.settled) this.sub.settle(this, delayMs !== undefined && delayMs > 0 ? Math.max(1, Math.round(delayMs)) : OP_NAK);
+  }
+
+  working(): void {
+    if (!this.settled) this.sub.settle(this, OP_WORKING);
+  }
+}
+
 class JetStreamSubscription implements ChannelConsumer {
   private stopped = false;
   private messages?: ConsumerMessages;
-  /** Handed to the handler, not yet acked/nacked: when (ms) it was handed or last worked on. */
-  private readonly outstanding = new Map<JsMsg, number>();
+  /** Handed to the handler, not yet acked/nacked. */
+  private readonly outstanding = new Set<JetStreamMessage>();
   private pruner?: NodeJS.Timeout;
-  /** Handler invocations still running. */
-  private readonly running = new Set<Promise<void>>();
-  private loop?: Promise<void>;
+  /** Handler invocations still running, and who waits for them to reach 0. */
+  private running = 0;
+  private idle?: () => void;
 
   constructor(
     private readonly channel: JetStreamChannel,
@@ -201,24 +330,41 @@ class JetStreamSubscription implements ChannelConsumer {
     const ackWait = Math.max(1, this.options.ackWaitMs);
     this.pruner = setInterval(() => {
       const cutoff = Date.now() - ackWait;
-      for (const [m, at] of this.outstanding) if (at < cutoff) this.outstanding.delete(m);
+      for (const m of this.outstanding) if (m.at < cutoff) this.outstanding.delete(m);
     }, Math.max(1000, ackWait));
     this.pruner.unref();
   }
 
-  /** Start (or restart) pulling: batched pull requests of up to maxInFlight messages. */
+  /**
+   * Start (or restart) pulling: batched pull requests of up to maxInFlight messages,
+   * handed to the handler straight from the client's subscription callback (no async
+   * iterator, no promise per message).
+   */
   private async open(): Promise<void> {
     const js = this.channel.client();
     const c = await js.consumers.get(streamNameFor(this.topic), durableNameFor(this.consumer));
     const max = this.options.ordered ? 1 : Math.max(1, Math.min(this.options.maxInFlight, 1000));
     const old = this.messages;
-    const messages = await c.consume({ max_messages: max });
+    const messages = await c.consume({
+      max_messages: max,
+      callback: (m: JsMsg) => {
+        if (this.stopped) {
+          try {
+            m.nak();
+          } catch {
+            // connection gone
+          }
+          return;
+        }
+        this.dispatch(m);
+      },
+    });
     if (this.stopped) {
       await messages.close();
       return;
     }
     this.messages = messages;
-    this.loop = this.run(messages);
+    void this.watchClosed(messages);
     void this.watch(messages);
     if (old) {
       try {
@@ -229,15 +375,10 @@ class JetStreamSubscription implements ChannelConsumer {
     }
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
+  private async watchClosed(messages: ConsumerMessages): Promise<void> {
     try {
-      for await (const m of messages) {
-        if (this.stopped) {
-          m.nak();
-          continue;
-        }
-        this.dispatch(m);
-      }
+      const err = await messages.closed();
+      if (err && !this.stopped && messages === this.messages) this.logger.error({ err: errText(err), topic: this.topic, consumer: this.consumer }, 'JetStream consumer stopped');
     } catch (e) {
       if (!this.stopped && messages === this.messages) this.logger.error({ err: errText(e), topic: this.topic, consumer: this.consumer }, 'JetStream consumer stopped');
     }
@@ -271,47 +412,38 @@ class JetStreamSubscription implements ChannelConsumer {
     }
   }
 
-  private dispatch(m: JsMsg): void {
-    let settled = false;
-    const settle = () => {
-      settled = true;
-      this.outstanding.delete(m);
-    };
-    this.outstanding.set(m, Date.now());
-    const message: ChannelMessage = {
-      data: m.data,
-      deliveryCount: m.info.deliveryCount,
-      ack: async () => {
-        if (settled) return;
-        settle();
-        m.ack();
-      },
-      nak: (delayMs?: number) => {
-        if (settled) return;
-        settle();
-        if (delayMs !== undefined && delayMs > 0) m.nak(Math.round(delayMs));
-        else m.nak();
-      },
-      working: () => {
-        if (settled) return;
-        m.working();
-        if (this.outstanding.has(m)) this.outstanding.set(m, Date.now());
-      },
-    };
-    let run: Promise<void>;
-    try {
-      run = Promise.resolve(this.handler(message));
-    } catch (e) {
-      run = Promise.reject(e);
+  /** @internal Called by JetStreamMessage: settle once, through the connection's outbox. */
+  settle(message: JetStreamMessage, op: number): void {
+    if (op === OP_WORKING) {
+      if (this.outstanding.has(message)) message.at = Date.now();
+    } else {
+      message.settled = true;
+      this.outstanding.delete(message);
     }
+    this.channel.outbox(message.m, op);
+  }
+
+  private readonly handlerDone = (): void => {
+    if (--this.running === 0 && this.idle) {
+      const idle = this.idle;
+      this.idle = undefined;
+      idle();
+    }
+  };
+
+  private dispatch(m: JsMsg): void {
+    const message = new JetStreamMessage(this, m, Date.now());
+    this.outstanding.add(message);
+    this.running++;
     // A handler that returns or throws without settling: redelivered after ackWait (or
     // released at stop()).
-    const tracked = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.running.add(tracked);
-    void tracked.then(() => this.running.delete(tracked));
+    try {
+      const run = this.handler(message) as Promise<void> | undefined;
+      if (run && typeof run.then === 'function') run.then(this.handlerDone, this.handlerDone);
+      else this.handlerDone();
+    } catch {
+      this.handlerDone();
+    }
   }
 
   async stop(graceMs = 0): Promise<void> {
@@ -319,31 +451,26 @@ class JetStreamSubscription implements ChannelConsumer {
     this.stopped = true;
     this.channel.forget(this);
     if (this.pruner) clearInterval(this.pruner);
+    const messages = this.messages;
     try {
-      await this.messages?.close();
+      await messages?.close();
     } catch {
       // already closed
     }
-    if (this.running.size > 0 && graceMs > 0) {
+    if (this.running > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.running]),
-        new Promise<void>((r) => {
-          timer = setTimeout(r, graceMs);
-        }),
-      ]);
+      await new Promise<void>((r) => {
+        this.idle = r;
+        timer = setTimeout(r, graceMs);
+      });
+      this.idle = undefined;
       clearTimeout(timer);
     }
     // Release what is still unsettled so another consumer instance gets it right away.
-    for (const m of this.outstanding.keys()) {
-      try {
-        m.nak();
-      } catch {
-        // connection gone: the server redelivers after ackWait
-      }
-    }
+    for (const m of this.outstanding) m.nak();
     this.outstanding.clear();
-    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 100))]);
+    // Acks and naks of this consumer leave now, not on the next turn of the loop.
+    this.channel.flushOutbox();
   }
 }
 
@@ -370,7 +497,8 @@ class PipelinedPublisher {
   private readonly sub: { unsubscribe(): void };
 
   constructor(
-    private readonly nc: NatsConnection,
+    nc: NatsConnection,
+    private readonly outbox: Outbox,
     private readonly timeoutMs: number,
   ) {
     this.prefix = `_INBOX.em${randomBytes(8).toString('hex')}.`;
@@ -412,13 +540,9 @@ class PipelinedPublisher {
   publish(subject: string, data: Uint8Array): Promise<void> {
     const id = this.next++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline: Date.now() + this.timeoutMs });
+      this.pending.set(id, { resolve, reject, deadline: performance.now() + this.timeoutMs });
       // Publishes of one event-loop turn (many HTTP requests) leave in one socket write.
-      this.queue.push({ id, subject, data });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flush);
-      }
+      this.outbox.publish(subject, data, this.prefix + id, id, this);
       if (!this.timer) {
         this.timer = setInterval(() => this.expire(), Math.min(250, this.timeoutMs));
         this.timer.unref();
@@ -426,31 +550,23 @@ class PipelinedPublisher {
     });
   }
 
-  private readonly queue: Array<{ id: number; subject: string; data: Uint8Array }> = [];
-  private flushScheduled = false;
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    const batch = this.queue.splice(0);
-    for (const q of batch) {
-      try {
-        this.nc.publish(q.subject, q.data, { reply: this.prefix + q.id });
-      } catch (e) {
-        const p = this.pending.get(q.id);
-        this.pending.delete(q.id);
-        p?.reject(e as Error);
-      }
-    }
-  };
+  /** The client refused a queued publish (connection closed). */
+  failed(id: number, e: Error): void {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    p?.reject(e);
+  }
 
   private expire(): void {
-    const now = Date.now();
+    const now = performance.now();
+    // Deadlines grow with the id (one timeout, a monotonic clock): stop at the first one
+    // still in the future.
     for (const [id, p] of this.pending) {
-      if (p.deadline <= now) {
-        this.pending.delete(id);
-        const e = new Error(`no PubAck within ${this.timeoutMs} ms`);
-        e.name = 'TimeoutError';
-        p.reject(e);
-      }
+      if (p.deadline > now) break;
+      this.pending.delete(id);
+      const e = new Error(`no PubAck within ${this.timeoutMs} ms`);
+      e.name = 'TimeoutError';
+      p.reject(e);
     }
     if (this.pending.size === 0 && this.timer) {
       clearInterval(this.timer);
@@ -486,6 +602,7 @@ export class JetStreamChannel implements Channel {
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
   private publisher?: PipelinedPublisher;
+  private box?: Outbox;
   private connecting?: Promise<void>;
   private connected = false;
   private closed = false;
@@ -562,7 +679,8 @@ export class JetStreamChannel implements Channel {
     this.nc = nc;
     this.js = jetstream(nc, { timeout: this.options.publishTimeoutMs ?? 5000 });
     this.jsm = await jetstreamManager(nc, { checkAPI: false, timeout: this.options.publishTimeoutMs ?? 5000 });
-    this.publisher = new PipelinedPublisher(nc, this.options.publishTimeoutMs ?? 5000);
+    this.box = new Outbox(nc);
+    this.publisher = new PipelinedPublisher(nc, this.box, this.options.publishTimeoutMs ?? 5000);
     this.connected = true;
     this.logger.info({ server: nc.getServer() }, 'connected to NATS');
     void this.watchStatus(nc);
@@ -758,6 +876,16 @@ export class JetStreamChannel implements Channel {
     }
   }
 
+  /** @internal Queue an ack/nak/working() for the next write. */
+  outbox(m: JsMsg, op: number): void {
+    if (this.box) this.box.settle(m, op);
+  }
+
+  /** @internal Hand everything queued to the client now. */
+  flushOutbox(): void {
+    this.box?.flush();
+  }
+
   /** @internal */
   forget(sub: JetStreamSubscription): void {
     this.subs.delete(sub);
@@ -841,6 +969,7 @@ export class JetStreamChannel implements Channel {
     await Promise.allSettled([...this.subs].map((s) => s.stop(0)));
     const nc = this.nc;
     this.connected = false;
+    this.box?.flush();
     this.publisher?.close();
     if (nc && !nc.isClosed()) {
       try {

@@ -101,8 +101,15 @@ function isTextual(contentType: string): boolean {
   return cs === 'utf-8' || cs === 'utf8';
 }
 
-function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): CloudEventJson {
+/** decodeBinary's result: the event, and the body when it is the JSON text of `event.data`. */
+interface BinaryDecoded {
+  event: CloudEventJson;
+  rawData?: Uint8Array;
+}
+
+function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): BinaryDecoded {
   const ev: Record<string, unknown> = {};
+  let rawData: Uint8Array | undefined;
   let any = false;
   for (const key in headers) {
     if (key.length < 4 || key.charCodeAt(0) !== 99 || key.charCodeAt(1) !== 101 || key.charCodeAt(2) !== 45) continue; // "ce-"
@@ -142,6 +149,9 @@ function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): CloudEventJso
       } catch (err) {
         throw new EventValidationError('invalid_data', `the body is not valid JSON (${(err as Error).message}) but Content-Type is ${ct ? JSON.stringify(ct) : 'absent (meaning application/json)'}: send JSON or set the right Content-Type`, 'data');
       }
+      // The body is valid JSON: the JSON text of `data` as sent (a byte order mark, which
+      // the decoder dropped, excluded).
+      rawData = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.subarray(3) : body;
     } else if (isTextual(ct)) {
       try {
         ev.data = utf8.decode(body);
@@ -152,7 +162,24 @@ function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): CloudEventJso
       ev.data_base64 = body.toString('base64');
     }
   }
-  return validateEvent(ev);
+  const event = validateEvent(ev);
+  return rawData !== undefined && event.data !== undefined ? { event, rawData } : { event };
+}
+
+export interface DecodeOptions {
+  /** Also return `rawData` (see DecodedHttpEvents). */
+  readonly rawData?: boolean;
+}
+
+export interface DecodedHttpEvents {
+  events: CloudEventJson[];
+  mode: HttpMode;
+  /**
+   * Only with `options.rawData`, and only for a binary-mode JSON body: per event, the
+   * request bytes that are the JSON text of its `data` (undefined where there are none).
+   * Pass them to toChannelBytes to store the data as sent instead of re-serializing it.
+   */
+  rawData?: readonly (Uint8Array | undefined)[];
 }
 
 /**
@@ -171,7 +198,7 @@ function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): CloudEventJso
  * @example
  *   const { events, mode } = decodeHttpEvents(req.headers, body);
  */
-export function decodeHttpEvents(headers: IncomingHttpHeaders, body: Buffer): { events: CloudEventJson[]; mode: HttpMode } {
+export function decodeHttpEvents(headers: IncomingHttpHeaders, body: Buffer, options: DecodeOptions = {}): DecodedHttpEvents {
   const ct = headers['content-type'];
   if (ct !== undefined) {
     const mt = mediaTypeOf(ct);
@@ -199,7 +226,8 @@ export function decodeHttpEvents(headers: IncomingHttpHeaders, body: Buffer): { 
       );
     }
   }
-  return { events: [decodeBinary(headers, body)], mode: 'binary' };
+  const { event, rawData } = decodeBinary(headers, body);
+  return options.rawData && rawData !== undefined ? { events: [event], mode: 'binary', rawData: [rawData] } : { events: [event], mode: 'binary' };
 }
 
 /** An HTTP message (headers + body) carrying an event. */
@@ -245,9 +273,27 @@ export function encodeBatch(events: readonly CloudEventJson[]): EncodedHttpMessa
 /**
  * What a channel stores for one event: the JSON format, UTF-8. The inverse is
  * `fromChannelBytes`.
+ *
+ * `rawData`, when given, must be a JSON text whose value is `ev.data` (decodeHttpEvents'
+ * `rawData`): it is embedded as it is, as the last member, instead of serializing
+ * `ev.data` again. Reading the result gives `ev` back, up to what JSON.stringify itself
+ * normalizes (-0 and numbers too large for a double), which every later serialization
+ * of the event does the same way; for a canonical text and `data` as the last member the
+ * bytes are the same too.
  */
-export function toChannelBytes(ev: CloudEventJson): Uint8Array {
-  return Buffer.from(JSON.stringify(ev), 'utf8');
+export function toChannelBytes(ev: CloudEventJson, rawData?: Uint8Array): Uint8Array {
+  if (rawData === undefined || ev.data === undefined || ev.data === null || rawData.length === 0) return Buffer.from(JSON.stringify(ev), 'utf8');
+  const rest: Record<string, unknown> = {};
+  for (const name in ev) if (name !== 'data') rest[name] = ev[name];
+  const head = JSON.stringify(rest);
+  if (head.length <= 2) return Buffer.from(JSON.stringify(ev), 'utf8');
+  const prefix = `${head.slice(0, -1)},"data":`;
+  const prefixBytes = Buffer.byteLength(prefix, 'utf8');
+  const out = Buffer.allocUnsafe(prefixBytes + rawData.length + 1);
+  out.write(prefix, 0, 'utf8');
+  out.set(rawData, prefixBytes);
+  out[out.length - 1] = 0x7d; // }
+  return out;
 }
 
 /**
@@ -258,4 +304,24 @@ export function toChannelBytes(ev: CloudEventJson): Uint8Array {
 export function fromChannelBytes(bytes: Uint8Array): CloudEventJson {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return validateEvent(parseJson(decodeUtf8(buf, 'the stored event'), 'the stored event'));
+}
+
+/** An event read from a channel, with its bytes when they can be stored again as they are. */
+export interface ChannelEvent {
+  readonly event: CloudEventJson;
+  /**
+   * `bytes` itself when it is a JSON text of exactly `event` (validation normalized
+   * nothing away): storing it elsewhere needs no re-serialization. Undefined otherwise.
+   */
+  readonly raw?: Uint8Array;
+}
+
+/** fromChannelBytes, plus whether the bytes are `event` verbatim. Same validation, same errors. */
+export function readChannelEvent(bytes: Uint8Array): ChannelEvent {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parsed = parseJson(decodeUtf8(buf, 'the stored event'), 'the stored event');
+  const event = validateEvent(parsed);
+  // validateEvent returns its input unless it had to drop null attributes; a byte order
+  // mark (dropped by the decoder) is not kept either.
+  return event === parsed && buf[0] !== 0xef ? { event, raw: bytes } : { event };
 }

@@ -32,7 +32,7 @@ export {
   extensionsOf,
   dataBytes,
 } from './event';
-export type { HttpMode, EncodedHttpMessage } from './http';
+export type { HttpMode, EncodedHttpMessage, ChannelEvent, DecodeOptions, DecodedHttpEvents } from './http';
 export {
   STRUCTURED_CONTENT_TYPE,
   BATCH_CONTENT_TYPE,
@@ -42,6 +42,7 @@ export {
   encodeBatch,
   toChannelBytes,
   fromChannelBytes,
+  readChannelEvent,
   percentDecode,
   percentEncode,
 } from './http';

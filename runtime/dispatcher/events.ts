@@ -30,6 +30,30 @@ export function stampForBroker(event: EventJson, now: Date = new Date(), default
   return { ...event, [EXT_ARRIVAL_TIME]: now.toISOString(), [EXT_BROKER_TTL]: ttl ?? defaultTtl };
 }
 
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * stampForBroker on the JSON text of an event that has neither stamp attribute: `raw` (a
+ * JSON object) with `"knativearrivaltime":"<arrivalIso>","knativebrokerttl":<ttl>`
+ * appended as its last members, without parsing or re-serializing anything. For canonical
+ * JSON this is byte for byte JSON.stringify(stampForBroker(event)). Undefined when `raw`
+ * does not end with a non-empty JSON object (the caller serializes instead).
+ */
+export function appendBrokerStamp(raw: Uint8Array, arrivalIso: string, ttl = DEFAULT_BROKER_TTL): Uint8Array | undefined {
+  let end = raw.length - 1;
+  while (end >= 0 && isJsonSpace(raw[end])) end--;
+  if (end < 1 || raw[end] !== 0x7d /* } */) return undefined;
+  let prev = end - 1;
+  while (prev >= 0 && isJsonSpace(raw[prev])) prev--;
+  if (prev < 0 || raw[prev] === 0x7b /* { */) return undefined;
+  if (!Number.isInteger(ttl) || !/^[0-9TZ:.+-]+$/.test(arrivalIso)) return undefined;
+  const tail = Buffer.from(`,"${EXT_ARRIVAL_TIME}":"${arrivalIso}","${EXT_BROKER_TTL}":${ttl}}`, 'latin1');
+  const out = Buffer.allocUnsafe(end + tail.length);
+  out.set(raw.subarray(0, end), 0);
+  out.set(tail, end);
+  return out;
+}
+
 export type ReplyDecision = { readonly forward: true; readonly event: EventJson } | { readonly forward: false; readonly ttl: number };
 
 /**

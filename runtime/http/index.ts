@@ -36,42 +36,43 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
       return Promise.reject(new BodyTooLargeError(maxBytes));
     }
   }
+  // Listeners stay attached once settled (the request is done with): cheaper than
+  // removing them, and every one of them is a no-op after the first outcome.
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
     let size = 0;
     let done = false;
-    const finish = (err: Error | undefined, body?: Buffer) => {
+    req.on('data', (chunk: Buffer) => {
       if (done) return;
-      done = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-      req.off('close', onClose);
-      if (err) reject(err);
-      else resolve(body!);
-    };
-    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
         // Stop buffering; keep draining so a reply can still be written.
+        done = true;
+        first = more = undefined;
         req.resume();
-        finish(new BodyTooLargeError(maxBytes));
+        reject(new BodyTooLargeError(maxBytes));
         return;
       }
-      chunks.push(chunk);
-    };
-    const onEnd = () => finish(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    const onError = (e: Error) => finish(new RequestAbortedError(`the request failed while reading its body: ${e.message}`));
-    const onAborted = () => finish(new RequestAbortedError());
-    const onClose = () => {
-      if (!req.complete) finish(new RequestAbortedError());
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
-    req.on('close', onClose);
+      if (first === undefined) first = chunk;
+      else (more ??= [first]).push(chunk);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(more ? Buffer.concat(more, size) : (first ?? Buffer.alloc(0)));
+    });
+    req.on('error', (e: Error) => {
+      if (done) return;
+      done = true;
+      reject(new RequestAbortedError(`the request failed while reading its body: ${e.message}`));
+    });
+    // An aborted request ('aborted', deprecated) always ends with 'close' before 'end'.
+    req.on('close', () => {
+      if (done || req.complete) return;
+      done = true;
+      reject(new RequestAbortedError());
+    });
   });
 }
 

@@ -32,15 +32,20 @@ export interface DeliveryOutcome {
   readonly final: boolean;
 }
 
-/** One attempt at `target`. */
-export async function attemptOnce(target: Target, event: CloudEventJson, timeoutMs: number, deps: AttemptDeps): Promise<AttemptResult> {
+const STORED: AttemptResult = Object.freeze({ outcome: Object.freeze({ kind: 'response', status: 202 }) });
+
+/**
+ * One attempt at `target`. `raw`, when given, is a JSON text of exactly `event` (as read
+ * from a channel): a broker target stores it with the stamp appended, not re-serialized.
+ */
+export async function attemptOnce(target: Target, event: CloudEventJson, timeoutMs: number, deps: AttemptDeps, raw?: Uint8Array): Promise<AttemptResult> {
   switch (target.kind) {
     case 'http':
       return deps.sender.post(target.url, encodeBinary(event), timeoutMs, deps.signal);
     case 'broker':
       try {
-        await deps.store.store(target.namespace, target.broker, [event]);
-        return { outcome: { kind: 'response', status: 202 } };
+        await deps.store.storeOne(target.namespace, target.broker, event, raw);
+        return STORED;
       } catch (err) {
         if (err instanceof ChannelUnavailableError) return { outcome: { kind: 'response', status: 503, retryAfter: String(err.retryAfterSeconds) }, body: Buffer.from(err.message) };
         if (err instanceof ChannelFullError) return { outcome: { kind: 'response', status: 507 }, body: Buffer.from(err.message) };
@@ -69,7 +74,8 @@ export function sleep(ms: number, signals: (AbortSignal | undefined)[]): Promise
 
 /**
  * Up to 1 + policy.retry attempts. `onRetry` is called before each retry. Throws
- * DeliveryAborted when shutdown interrupts it (the caller releases the message).
+ * DeliveryAborted when shutdown interrupts it (the caller releases the message). `raw`:
+ * see attemptOnce.
  */
 export async function deliverWithRetries(
   target: Target,
@@ -77,9 +83,10 @@ export async function deliverWithRetries(
   policy: DeliveryPolicy,
   deps: AttemptDeps,
   onRetry?: (retry: number, previous: AttemptResult) => void,
+  raw?: Uint8Array,
 ): Promise<DeliveryOutcome> {
   for (let attempt = 0; ; attempt++) {
-    const last = await attemptOnce(target, event, policy.timeoutMs, deps);
+    const last = await attemptOnce(target, event, policy.timeoutMs, deps, raw);
     const { outcome } = last;
     if (outcome.kind === 'response' && isSuccess(outcome.status)) return { ok: true, last, attempts: attempt + 1, final: false };
     const retryable = target.kind !== 'unresolvable' && isRetryable(outcome);

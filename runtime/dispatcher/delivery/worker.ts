@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Channel, ChannelConsumer, ChannelMessage } from '../../channel/channel';
-import { EventValidationError, fromChannelBytes } from '../../cloudevents';
+import { EventValidationError, readChannelEvent } from '../../cloudevents';
 import type { CloudEventJson } from '../../cloudevents';
 import type { Destination } from '../../../constructs/api';
 import type { Logger } from '../../observability';
@@ -17,6 +17,7 @@ import type { RoutingTable } from '../routing/table';
 import { deliverWithRetries } from './attempts';
 import type { AttemptDeps } from './attempts';
 import { retryWaitMs } from './backoff';
+import { HeartbeatSweep, heartbeatPeriodMs } from './heartbeats';
 import { DeliveryAborted, HttpSender } from './http-sender';
 import type { DeliveryPolicy } from './policy';
 import { parseReply } from './replies';
@@ -51,16 +52,60 @@ export interface WorkerDeps {
   readonly maxRetryAfterMs?: number;
 }
 
+type RouteLabels = { kind: 'trigger' | 'subscription'; namespace: string; name: string };
+
 export class DeliveryWorker {
   private consumer?: ChannelConsumer;
   private readonly stopWaiting = new AbortController();
   private readonly hardStop = new AbortController();
   private stopping = false;
+  /** Deliveries in progress get working() heartbeats from one sweep, not a timer each. */
+  private readonly heartbeats: HeartbeatSweep<ChannelMessage>;
+  private readonly deliveryDeps: AttemptDeps;
+  /** Per-route values computed once per route (and routing table), not per event. */
+  private routeLabels!: RouteLabels;
+  private outcomeLabels!: Map<string, RouteLabels & { outcome: string }>;
+  private targetCache?: { route: WorkerRoute; table: RoutingTable; target: Target };
 
   constructor(
     private route: WorkerRoute,
     private readonly deps: WorkerDeps,
-  ) {}
+  ) {
+    this.heartbeats = new HeartbeatSweep<ChannelMessage>(heartbeatPeriodMs(deps.ackWaitMs), (m) => m.working());
+    this.deliveryDeps = {
+      sender: deps.sender,
+      store: deps.store,
+      signal: this.hardStop.signal,
+      stopWaiting: this.stopWaiting.signal,
+      maxRetryAfterMs: deps.maxRetryAfterMs,
+    };
+    this.cacheLabels();
+  }
+
+  private cacheLabels(): void {
+    const { kind, namespace, name } = this.route;
+    this.routeLabels = { kind, namespace, name };
+    this.outcomeLabels = new Map();
+  }
+
+  private outcome(outcome: string): RouteLabels & { outcome: string } {
+    let labels = this.outcomeLabels.get(outcome);
+    if (!labels) {
+      labels = { ...this.routeLabels, outcome };
+      this.outcomeLabels.set(outcome, labels);
+    }
+    return labels;
+  }
+
+  /** The subscriber's Target, resolved again only when the route or the routing table changed. */
+  private subscriberTarget(route: WorkerRoute): Target {
+    const table = this.deps.table();
+    const cached = this.targetCache;
+    if (cached && cached.route === route && cached.table === table) return cached.target;
+    const target = this.deps.resolve(route.subscriber, route.namespace);
+    this.targetCache = { route, table, target };
+    return target;
+  }
 
   get current(): WorkerRoute {
     return this.route;
@@ -77,12 +122,14 @@ export class DeliveryWorker {
       // have accepted events before the dispatcher wired the channel).
       deliverPolicy: route.kind === 'trigger' ? 'new' : 'all',
     });
+    this.heartbeats.start();
     this.deps.metrics.consumers.inc({ kind: route.kind });
   }
 
   /** Swap filter, subscriber or delivery policy in place: same consumer, same position. */
   update(route: WorkerRoute): void {
     this.route = route;
+    this.cacheLabels();
   }
 
   /**
@@ -98,24 +145,19 @@ export class DeliveryWorker {
       await this.consumer?.stop(graceMs + 50);
     } finally {
       clearTimeout(timer);
+      this.heartbeats.stop();
       this.hardStop.abort();
       if (this.consumer) this.deps.metrics.consumers.dec({ kind: this.route.kind });
       this.consumer = undefined;
     }
   }
 
-  private labels() {
-    return { kind: this.route.kind, namespace: this.route.namespace, name: this.route.name };
+  private labels(): RouteLabels {
+    return this.routeLabels;
   }
 
   private attemptDeps(): AttemptDeps {
-    return {
-      sender: this.deps.sender,
-      store: this.deps.store,
-      signal: this.hardStop.signal,
-      stopWaiting: this.stopWaiting.signal,
-      maxRetryAfterMs: this.deps.maxRetryAfterMs,
-    };
+    return this.deliveryDeps;
   }
 
   /** The consumer's handler: settles the message exactly once. */
@@ -127,8 +169,9 @@ export class DeliveryWorker {
       return;
     }
     let event: CloudEventJson;
+    let raw: Uint8Array | undefined;
     try {
-      event = fromChannelBytes(message.data);
+      ({ event, raw } = readChannelEvent(message.data));
     } catch (err) {
       // Redelivery cannot make stored bytes valid: drop, loudly.
       this.deps.metrics.dropped.inc({ ...this.labels(), reason: 'invalid_stored_event' });
@@ -142,32 +185,31 @@ export class DeliveryWorker {
       return;
     }
 
-    const heartbeat = setInterval(() => message.working(), Math.max(250, Math.floor(this.deps.ackWaitMs / 3)));
-    const started = process.hrtime.bigint();
+    this.heartbeats.add(message);
+    const started = performance.now();
     let outcomeLabel = 'delivered';
     try {
-      outcomeLabel = await this.deliver(route, event, message);
+      outcomeLabel = await this.deliver(route, event, message, raw);
     } catch (err) {
       outcomeLabel = 'released';
       if (!(err instanceof DeliveryAborted)) log.error({ err, route: route.key, id: event.id }, 'delivery failed unexpectedly; the event will be redelivered');
       message.nak(err instanceof DeliveryAborted ? undefined : 1000);
     } finally {
-      clearInterval(heartbeat);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.deps.metrics.latency.observe({ ...this.labels(), outcome: outcomeLabel }, seconds);
+      this.heartbeats.delete(message);
+      this.deps.metrics.latency.observe(this.outcome(outcomeLabel), (performance.now() - started) / 1000);
     }
   }
 
   /** Deliver, dead-letter or drop; returns the outcome label. Throws DeliveryAborted on shutdown. */
-  private async deliver(route: WorkerRoute, event: CloudEventJson, message: ChannelMessage): Promise<string> {
+  private async deliver(route: WorkerRoute, event: CloudEventJson, message: ChannelMessage, raw: Uint8Array | undefined): Promise<string> {
     const { metrics, logger } = this.deps;
     const labels = this.labels();
     const deps = this.attemptDeps();
-    const target = this.deps.resolve(route.subscriber, route.namespace);
+    const target = this.subscriberTarget(route);
     const result = await deliverWithRetries(target, event, route.delivery, deps, (retry, previous) => {
       metrics.retried.inc(labels);
       logger.debug({ route: route.key, id: event.id, retry, target: target.label, outcome: describeOutcome(previous.outcome) }, 'retrying delivery');
-    });
+    }, raw);
 
     if (result.ok) {
       const forwarded = await this.forwardReply(route, event, result.last.headers, result.last.body, result.last.truncated);

@@ -37,6 +37,13 @@ import type { ManifestObject } from './manifests';
 export const DEFAULT_NAMESPACE = 'default';
 /** In-flight deliveries per unordered Trigger when the annotation is absent. */
 export const DEFAULT_MAX_IN_FLIGHT = 32;
+/**
+ * Default max-in-flight of a Subscription whose subscriber is a Broker this dispatcher
+ * serves (the application channel -> broker hop): each delivery is an in-process store on
+ * the broker topic, so there is no subscriber to overload, and a small window makes the
+ * hop trickle (each event waits for its PubAck before the next can be fetched).
+ */
+export const DEFAULT_BROKER_SUBSCRIPTION_MAX_IN_FLIGHT = 256;
 export const MAX_MAX_IN_FLIGHT = 1000;
 
 export interface BrokerRoute {
@@ -138,14 +145,17 @@ export function isServedBrokerClass(annotations: Readonly<Record<string, string>
 }
 
 /** Delivery order and max-in-flight from a Trigger's annotations; a message when invalid. */
-export function consumerAnnotations(annotations: Readonly<Record<string, string>> | undefined): { order: DeliveryOrder; maxInFlight: number } | string {
+export function consumerAnnotations(
+  annotations: Readonly<Record<string, string>> | undefined,
+  defaultMaxInFlight = DEFAULT_MAX_IN_FLIGHT,
+): { order: DeliveryOrder; maxInFlight: number } | string {
   const orderText = annotations?.[DELIVERY_ORDER_ANNOTATION];
   if (orderText !== undefined && orderText !== 'ordered' && orderText !== 'unordered') {
     return `annotation ${DELIVERY_ORDER_ANNOTATION} must be "ordered" or "unordered", got "${orderText}"`;
   }
   const order: DeliveryOrder = orderText === 'ordered' ? 'ordered' : 'unordered';
   const mifText = annotations?.[MAX_IN_FLIGHT_ANNOTATION];
-  let maxInFlight = DEFAULT_MAX_IN_FLIGHT;
+  let maxInFlight = defaultMaxInFlight;
   if (mifText !== undefined) {
     const n = Number(String(mifText).trim());
     if (!/^\d+$/.test(String(mifText).trim()) || n < 1 || n > MAX_MAX_IN_FLIGHT) {
@@ -282,7 +292,8 @@ export function buildRoutingTable(objects: readonly ManifestObject[]): BuildResu
       problem('Subscription', obj, found.map((p) => p.message).join('; '));
       continue;
     }
-    const settings = consumerAnnotations(obj.metadata?.annotations);
+    const feedsServedBroker = spec.subscriber.ref?.kind === 'Broker' && !spec.subscriber.uri && brokers.has(routeKey(spec.subscriber.ref.namespace ?? namespace, spec.subscriber.ref.name));
+    const settings = consumerAnnotations(obj.metadata?.annotations, feedsServedBroker ? DEFAULT_BROKER_SUBSCRIPTION_MAX_IN_FLIGHT : DEFAULT_MAX_IN_FLIGHT);
     if (typeof settings === 'string') {
       problem('Subscription', obj, settings);
       continue;

@@ -11,6 +11,8 @@ export interface PublishSpec {
   readonly concurrency: number;
   readonly durationMs: number;
   readonly payloadBytes: number;
+  /** Publish for this long first, unmeasured, as the adapter phase also gets a warm-up. */
+  readonly warmupMs?: number;
 }
 
 export async function runPublish(spec: PublishSpec) {
@@ -19,6 +21,14 @@ export async function runPublish(spec: PublishSpec) {
   await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw'] });
   const js = jetstream(nc);
   const payload = new Uint8Array(spec.payloadBytes).fill(120);
+  if (spec.warmupMs) {
+    const warmUntil = performance.now() + spec.warmupMs;
+    await Promise.all(
+      Array.from({ length: spec.concurrency }, async () => {
+        while (performance.now() < warmUntil) await js.publish('bench.raw', payload).catch(() => undefined);
+      }),
+    );
+  }
   const latencies: number[] = [];
   let ok = 0;
   let failed = 0;

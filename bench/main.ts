@@ -121,6 +121,7 @@ async function main(): Promise<void> {
       concurrency: CONCURRENCY,
       durationMs: DURATION_MS,
       payloadBytes: EVENT_BYTES,
+      warmupMs: 1000,
     }).reply;
 
     // The mesh: adapter + dispatcher + subscriber, wired by manifests.

@@ -87,3 +87,25 @@ export class ChannelFullError extends Error {
     this.name = 'ChannelFullError';
   }
 }
+
+/**
+ * Run `handler` on one message and keep its settlement in `running` until it finishes, so
+ * `stop(grace)` can wait for in-flight handlers. A handler that throws or rejects without
+ * settling the message leaves it to redelivery after ackWait, as JetStream does.
+ */
+export function runTracked(handler: MessageHandler, message: ChannelMessage, running: Set<Promise<void>>): Promise<void> {
+  let run: Promise<void>;
+  try {
+    run = Promise.resolve(handler(message));
+  } catch (err) {
+    run = Promise.reject(err);
+  }
+  const tracked = run.then(
+    () => undefined,
+    () => undefined,
+  );
+  running.add(tracked);
+  return tracked.then(() => {
+    running.delete(tracked);
+  });
+}

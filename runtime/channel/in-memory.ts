@@ -20,6 +20,7 @@ import {
   ChannelUnavailableError,
   ConsumerOptions,
   MessageHandler,
+  runTracked,
   TopicOptions,
 } from './channel';
 
@@ -302,19 +303,7 @@ class Durable {
         if (!settled) this.working(seq, token);
       },
     };
-    let run: Promise<void>;
-    try {
-      run = Promise.resolve(sub.handler(message));
-    } catch (err) {
-      run = Promise.reject(err);
-    }
-    // A handler that throws without settling is redelivered after ackWait, as with JetStream.
-    const tracked = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    sub.running.add(tracked);
-    void tracked.then(() => sub.running.delete(tracked));
+    void runTracked(sub.handler, message, sub.running);
   }
 }
 

@@ -22,6 +22,7 @@ import {
   ChannelUnavailableError,
   ConsumerOptions,
   MessageHandler,
+  runTracked,
   TopicOptions,
 } from './channel';
 import type { ChannelLogger } from './jetstream';
@@ -197,19 +198,7 @@ class KafkaSubscription implements ChannelConsumer {
         if (!settled) timer.refresh();
       },
     };
-    let run: Promise<void>;
-    try {
-      run = Promise.resolve(this.handler(message));
-    } catch (e) {
-      run = Promise.reject(e);
-    }
-    const tracked = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.running.add(tracked);
-    void tracked.then(() => {
-      this.running.delete(tracked);
+    void runTracked(this.handler, message, this.running).then(() => {
       if (this.stopped && this.running.size === 0) for (const w of this.stopWaiters.splice(0)) w();
     });
   }

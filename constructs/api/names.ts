@@ -23,7 +23,7 @@ export const BROKER_CLASS = 'EventMeshBroker';
 /** Trigger annotations for delivery ordering (Knative's Kafka broker uses the same idea). */
 export const DELIVERY_ORDER_ANNOTATION = 'event-mesh.dev/delivery.order';
 export const MAX_IN_FLIGHT_ANNOTATION = 'event-mesh.dev/delivery.max-in-flight';
-/** Highest max-in-flight a Trigger may ask for (the constructs check it at synth time). */
+/** Highest max-in-flight a Trigger may ask for: checked at synth time and when the dispatcher loads routing. */
 export const MAX_IN_FLIGHT_LIMIT = 1000;
 
 /** Channel annotation naming the channel implementation that backs it. */

@@ -17,6 +17,7 @@ import {
   DELIVERY_ORDER_ANNOTATION,
   KNATIVE_MESSAGING_GROUP,
   MAX_IN_FLIGHT_ANNOTATION,
+  MAX_IN_FLIGHT_LIMIT,
   SUBSCRIPTION_API_VERSION,
   TRIGGER_API_VERSION,
   brokerTopic,
@@ -44,7 +45,6 @@ export const DEFAULT_MAX_IN_FLIGHT = 32;
  * hop trickle (each event waits for its PubAck before the next can be fetched).
  */
 export const DEFAULT_BROKER_SUBSCRIPTION_MAX_IN_FLIGHT = 256;
-export const MAX_MAX_IN_FLIGHT = 1000;
 
 export interface BrokerRoute {
   readonly key: string;
@@ -158,8 +158,8 @@ export function consumerAnnotations(
   let maxInFlight = defaultMaxInFlight;
   if (mifText !== undefined) {
     const n = Number(String(mifText).trim());
-    if (!/^\d+$/.test(String(mifText).trim()) || n < 1 || n > MAX_MAX_IN_FLIGHT) {
-      return `annotation ${MAX_IN_FLIGHT_ANNOTATION} must be a whole number from 1 to ${MAX_MAX_IN_FLIGHT}, got "${mifText}"`;
+    if (!/^\d+$/.test(String(mifText).trim()) || n < 1 || n > MAX_IN_FLIGHT_LIMIT) {
+      return `annotation ${MAX_IN_FLIGHT_ANNOTATION} must be a whole number from 1 to ${MAX_IN_FLIGHT_LIMIT}, got "${mifText}"`;
     }
     maxInFlight = n;
   }

@@ -131,9 +131,10 @@ async function main(): Promise<void> {
     writeBenchRouting(routingDir, `http://127.0.0.1:${sinkPort}/`);
     const adapterPort = await freePort();
     const dispatcherPort = await freePort();
+    const adapterProbePort = await freePort();
     const common = { EVENT_MESH_CHANNEL: 'nats', NATS_URL: nats.url };
-    const adapter = startCli(['adapter'], { ...common, APPLICATION_NAME: 'bench', PORT: String(adapterPort) });
-    await waitReady(`http://127.0.0.1:${adapterPort}/readyz`);
+    const adapter = startCli(['adapter'], { ...common, APPLICATION_NAME: 'bench', PORT: String(adapterPort), AUTH: 'none', PROBE_PORT: String(adapterProbePort) });
+    await waitReady(`http://127.0.0.1:${adapterProbePort}/readyz`);
 
     // Ingest alone: the dispatcher is not running yet, so nothing else competes for the cores.
     const adapterUrl = `http://127.0.0.1:${adapterPort}/events`;

@@ -15,7 +15,7 @@ import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuratio
 export type Command = 'adapter' | 'dispatcher' | 'dev';
 export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
 
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'auth';
 
 export interface OptionSpec {
   /** Long flag without the dashes; undefined for env-only options (secrets). */
@@ -58,6 +58,16 @@ export interface CliConfig {
   devNats?: string;
   /** dev: first adapter port (then +1 per application). */
   adapterPort?: number;
+  /** adapter (and dev): how clients authenticate. */
+  auth: 'none' | 'mtls' | 'token';
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  clientCaFile?: string;
+  clientIdentity?: string;
+  tokensFile?: string;
+  trustedProxies?: string[];
+  probePort?: number;
+  webhookAllowedOrigins?: string;
 }
 
 const ALL: readonly Command[] = COMMANDS;
@@ -87,12 +97,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
   { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
+  { flag: 'auth', env: 'AUTH', key: 'auth', kind: 'auth', defaultText: { adapter: 'mtls', dev: 'none (prints a warning)' }, commands: ['adapter', 'dev'], description: 'client authentication: mtls (client certificate naming the application), token (bearer tokens) or none (dev: mtls generates throwaway certificates)' },
+  { flag: 'tls-cert-file', env: 'TLS_CERT_FILE', key: 'tlsCertFile', kind: 'string', defaultText: '— (required with --auth mtls)', commands: ['adapter'], description: "PEM certificate the adapter serves HTTPS with (reloaded when the file changes); with --auth token optional" },
+  { flag: 'tls-key-file', env: 'TLS_KEY_FILE', key: 'tlsKeyFile', kind: 'string', defaultText: '— (required with --auth mtls)', commands: ['adapter'], description: 'PEM private key of --tls-cert-file' },
+  { flag: 'client-ca-file', env: 'CLIENT_CA_FILE', key: 'clientCaFile', kind: 'string', defaultText: '— (required with --auth mtls)', commands: ['adapter'], description: 'PEM bundle of the CAs whose client certificates are accepted (reloaded when the file changes)' },
+  { flag: 'client-identity', env: 'CLIENT_IDENTITY', key: 'clientIdentity', kind: 'string', defaultText: 'the application name (as CN)', commands: ['adapter'], description: 'identity a client certificate must carry: <name> or cn:<name> (subject CN), uri:<uri> or dns:<name> (SAN)' },
+  { flag: 'tokens-file', env: 'TOKENS_FILE', key: 'tokensFile', kind: 'string', defaultText: '— (required with --auth token)', commands: ['adapter'], description: 'file of accepted bearer tokens, one a line (reloaded when the file changes)' },
+  { flag: 'trusted-proxies', env: 'TRUSTED_PROXIES', key: 'trustedProxies', kind: 'string', defaultText: '— (X-Forwarded-Client-Cert ignored)', commands: ['adapter'], description: 'comma-separated IPs/CIDRs of TLS-terminating proxies whose X-Forwarded-Client-Cert is trusted (--auth mtls)' },
+  { flag: 'probe-port', env: 'PROBE_PORT', key: 'probePort', kind: 'port', defaultText: '9090', commands: ['adapter'], description: 'plain-HTTP port of /healthz, /readyz and /metrics' },
+  { flag: 'webhook-allowed-origins', env: 'WEBHOOK_ALLOWED_ORIGINS', key: 'webhookAllowedOrigins', kind: 'string', defaultText: '* (any authenticated sender)', commands: ['adapter'], description: 'comma-separated origins the CloudEvents webhook handshake (OPTIONS, WebHook-Request-Origin) allows' },
 ];
 
 const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
   adapter: {},
   dispatcher: {},
-  dev: { channel: 'inmemory', host: '127.0.0.1' },
+  dev: { channel: 'inmemory', host: '127.0.0.1', auth: 'none' },
 };
 const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   port: '8080',
@@ -112,6 +131,8 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   clusterDomain: 'cluster.local',
   shutdownGraceMs: '25s',
   ackWaitMs: '30s',
+  auth: 'mtls',
+  probePort: '9090',
 };
 
 /** A command-line mistake: printed as is, exit code 2. */
@@ -135,7 +156,7 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
   switch (spec.kind) {
     case 'string':
       if (raw.trim() === '') throw bad('a non-empty value');
-      return spec.key === 'kafkaBrokers' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
+      return spec.key === 'kafkaBrokers' || spec.key === 'trustedProxies' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
     case 'port': {
       if (!/^\d+$/.test(raw.trim()) || Number(raw) > 65535) throw bad('a port number from 0 to 65535');
       return Number(raw);
@@ -157,6 +178,9 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
     }
     case 'level':
       if (!LEVELS.includes(raw.trim())) throw bad(LEVELS.join(', '));
+      return raw.trim();
+    case 'auth':
+      if (!['none', 'mtls', 'token'].includes(raw.trim())) throw bad('none, mtls or token');
       return raw.trim();
     case 'channel':
       if (!['nats', 'kafka', 'inmemory'].includes(raw.trim())) throw bad('nats, kafka or inmemory');
@@ -239,6 +263,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (command === 'adapter' && !cfg.application) {
     throw new UsageError('event-mesh adapter: --application (or APPLICATION_NAME) is required: the name of the application whose events this adapter receives');
   }
+  checkAuthFlags(command, cfg);
   if (cfg.channel === 'kafka' && command !== 'dev' && (!cfg.kafkaBrokers || cfg.kafkaBrokers.length === 0)) {
     throw new UsageError(`event-mesh ${command}: --channel kafka needs --kafka-brokers (or KAFKA_BROKERS), e.g. my-ns.servicebus.windows.net:9093`);
   }
@@ -247,6 +272,41 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     cfg.natsUrl = cfg.devNats;
   }
   return { command, help: false, version: false, positionals: parsed.positionals, config: cfg };
+}
+
+/** The file flags an auth mode needs; a clear error naming the missing ones. */
+function checkAuthFlags(command: Command, cfg: CliConfig): void {
+  if (command === 'dev') {
+    if (cfg.auth === 'token') throw new UsageError('event-mesh dev: --auth must be none or mtls (mtls generates throwaway certificates), got "token"');
+    return;
+  }
+  if (command !== 'adapter') return;
+  const flag = (key: keyof CliConfig) => OPTIONS.find((o) => o.key === key)!;
+  const missing = (keys: (keyof CliConfig)[]) => keys.filter((k) => cfg[k] === undefined).map(flag);
+  const say = (specs: OptionSpec[], why: string) => {
+    if (specs.length === 0) return;
+    throw new UsageError(`event-mesh adapter: ${why} needs ${specs.map((s) => `--${s.flag}`).join(', ')} (or ${specs.map((s) => s.env).join(', ')}): ` +
+      'mount the Secret with the certificate files and point the flags at them, or pass --auth none to run without authentication (development only)');
+  };
+  if (cfg.auth === 'mtls') say(missing(['tlsCertFile', 'tlsKeyFile', 'clientCaFile']), '--auth mtls (the default)');
+  if (cfg.auth === 'token') {
+    say(missing(['tokensFile']), '--auth token');
+    if ((cfg.tlsCertFile === undefined) !== (cfg.tlsKeyFile === undefined)) say(missing(['tlsCertFile', 'tlsKeyFile']), '--auth token with HTTPS');
+  }
+}
+
+/** The adapter's `auth` option from the parsed flags (checkAuthFlags ran). */
+export function adapterAuthFromCli(cfg: CliConfig): import('./adapter').AdapterAuth {
+  if (cfg.auth === 'none') return { mode: 'none' };
+  if (cfg.auth === 'token') return { mode: 'token', tokensFile: cfg.tokensFile!, certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile };
+  return {
+    mode: 'mtls',
+    certFile: cfg.tlsCertFile!,
+    keyFile: cfg.tlsKeyFile!,
+    clientCaFile: cfg.clientCaFile!,
+    ...(cfg.clientIdentity ? { clientIdentity: cfg.clientIdentity } : {}),
+    ...(cfg.trustedProxies?.length ? { trustedProxies: cfg.trustedProxies } : {}),
+  };
 }
 
 const SUMMARY: Record<Command, string> = {
@@ -357,6 +417,9 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
       maxBodyBytes: cfg.maxBodyBytes,
       shutdownGraceMs: cfg.shutdownGraceMs,
       channel: channelConfigFromCli(cfg),
+      auth: adapterAuthFromCli(cfg),
+      probePort: cfg.probePort,
+      ...(cfg.webhookAllowedOrigins ? { webhookAllowedOrigins: cfg.webhookAllowedOrigins.split(',').map((o) => o.trim()).filter(Boolean) } : {}),
     },
     { channel, logger, registry },
   );

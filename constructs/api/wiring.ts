@@ -21,6 +21,8 @@ export const BROKER_INGRESS_SERVICE = 'event-mesh-broker-ingress';
 export const NATS_SERVICE = 'event-mesh-nats';
 export const NATS_CLIENT_PORT = 4222;
 export const ADAPTER_PORT = 8080;
+/** The adapter's plain-HTTP port of /healthz, /readyz and /metrics (the event port may be HTTPS). */
+export const ADAPTER_PROBE_PORT = 9090;
 export const DISPATCHER_PORT = 8080;
 
 function resolved(a: MeshAddressing = {}) {

@@ -17,6 +17,7 @@ import type { Dispatcher } from '../dispatcher';
 import { readManifests } from '../dispatcher/routing/manifests';
 import { createMetricsRegistry } from '../observability';
 import type { Logger } from '../observability';
+import { prepareDevAuth } from './dev-auth';
 import { discoverApplications, findUnmappedServices, parseServiceMap } from './discovery';
 import type { DevApplication } from './discovery';
 
@@ -70,6 +71,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
     { channel, ownsChannel: true, logger, registry: createMetricsRegistry() },
   );
 
+  const devAuth = await prepareDevAuth(cfg.auth === 'mtls' ? 'mtls' : 'none', applications.map((a) => a.name));
   const adapters = new Map<string, AdapterHandle>();
   const adapterRegistry = createMetricsRegistry({ defaults: false });
   const firstPort = cfg.adapterPort ?? (cfg.port === 0 ? 0 : cfg.port + 1);
@@ -84,6 +86,8 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
           host: cfg.host,
           maxBodyBytes: cfg.maxBodyBytes,
           shutdownGraceMs: cfg.shutdownGraceMs,
+          auth: devAuth.authFor(app.name),
+          ...(cfg.auth === 'mtls' ? { probePort: 0 } : {}),
         },
         { channel, logger, registry: adapterRegistry },
       );
@@ -92,13 +96,15 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   } catch (err) {
     await Promise.all([...adapters.values()].map((a) => a.close()));
     await dispatcher.close(0);
+    devAuth.remove();
     throw err;
   }
 
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
   out(`event-mesh dev: ${dir} on the ${channel.kind === 'inmemory' ? 'in-memory channel' : `${channel.kind} channel`}`);
   if (applications.length === 0) out('no applications found (no HTTPSource or Application objects in the manifests)');
-  for (const app of applications) out(`application ${app.name}: http://${host}:${adapters.get(app.name)!.port}/events`);
+  for (const note of devAuth.notes) out(note);
+  for (const app of applications) out(devAuth.lineFor(app.name, adapters.get(app.name)!.url));
   for (const b of dispatcher.table().brokers.values()) out(`broker ${b.namespace}/${b.name}: http://${host}:${dispatcher.port}/${b.namespace}/${b.name}`);
   for (const p of dispatcher.problems()) out(`warning: skipped ${p.kind} ${p.namespace}/${p.name}: ${p.message}`);
   const unmapped = findUnmappedServices(dispatcher.table(), serviceOverrides, cfg.clusterDomain);
@@ -117,6 +123,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       closing ??= (async () => {
         await Promise.all([...adapters.values()].map((a) => a.close()));
         await dispatcher.close(cfg.shutdownGraceMs);
+        devAuth.remove();
       })();
       return closing;
     },

@@ -83,7 +83,7 @@ describe('end to end over JetStream', () => {
   };
   const adapter = async (app: string) => {
     const a = await startAdapter(
-      { application: app, port: 0, host: '127.0.0.1', shutdownGraceMs: 1000, channel: { kind: 'nats', natsUrl: nats.url } },
+      { application: app, port: 0, host: '127.0.0.1', shutdownGraceMs: 1000, channel: { kind: 'nats', natsUrl: nats.url }, auth: { mode: 'none' } },
       { logger: silentLogger() },
     );
     adapters.push(a);

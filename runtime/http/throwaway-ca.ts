@@ -16,7 +16,7 @@ type KeyPair = webcrypto.CryptoKeyPair;
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
 
-/** A certificate and its private key, both PEM. */
+/** A certificate and its private key, both PEM (ending in a newline, so bundles concatenate). */
 export interface PemPair {
   readonly certPem: string;
   readonly keyPem: string;
@@ -52,7 +52,7 @@ function nextSerial(): string {
 
 async function keyPem(keys: KeyPair): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
+  return `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`;
 }
 
 function newKeys(): Promise<KeyPair> {
@@ -102,7 +102,7 @@ export async function createThrowawayCa(commonName: string, validity: { notBefor
         ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names, false)] : []),
       ],
     });
-    return { certPem: cert.toString('pem'), keyPem: await keyPem(leafKeys) };
+    return { certPem: `${cert.toString('pem')}\n`, keyPem: await keyPem(leafKeys) };
   };
-  return { certPem: caCert.toString('pem'), keyPem: await keyPem(keys), issue };
+  return { certPem: `${caCert.toString('pem')}\n`, keyPem: await keyPem(keys), issue };
 }

@@ -22,7 +22,10 @@ export interface TlsFiles {
 export interface TlsMaterial {
   readonly cert: Buffer;
   readonly key: Buffer;
-  readonly ca?: Buffer;
+  /** The bundle as read (what the watcher compares). */
+  readonly caFileContents?: Buffer;
+  /** One PEM per CA (a bundle whose certificates are not separated by newlines still works). */
+  readonly ca?: string[];
   /** The CA bundle's certificates, parsed (for verifying forwarded client certificates). */
   readonly caCertificates: readonly X509Certificate[];
 }
@@ -39,23 +42,24 @@ function filesOf(files: TlsFiles): string[] {
 }
 
 /** Check the contents and build the material; throws naming the file at fault. */
-function materialFrom(files: TlsFiles, [cert, key, ca]: Buffer[]): TlsMaterial {
+function materialFrom(files: TlsFiles, [cert, key, caFileContents]: Buffer[]): TlsMaterial {
   let caCertificates: X509Certificate[] = [];
   if (files.caFile) {
     try {
-      caCertificates = parseCertificateBundle(ca!);
+      caCertificates = parseCertificateBundle(caFileContents!);
     } catch (e) {
       throw new Error(`${files.caFile} is not a PEM CA bundle: ${(e as Error).message}`);
     }
     if (caCertificates.length === 0) throw new Error(`${files.caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
   }
+  const ca = files.caFile ? caCertificates.map((c) => c.toString()) : undefined;
   try {
     // Throws when the key does not match the certificate, or either is not PEM.
     tls.createSecureContext({ cert, key, ...(ca ? { ca } : {}) });
   } catch (e) {
     throw new Error(`${files.certFile} and ${files.keyFile} are not a matching PEM certificate and key: ${(e as Error).message}`);
   }
-  return { cert, key, ...(ca ? { ca } : {}), caCertificates };
+  return { cert, key, ...(ca ? { ca, caFileContents } : {}), caCertificates };
 }
 
 /** Load the files now; throws a message naming the file when one is missing or bad. */
@@ -81,7 +85,7 @@ export interface TlsReloader {
 export function reloadTls(server: tls.Server, files: TlsFiles, initial: TlsMaterial, options: TlsReloadOptions = {}): TlsReloader {
   let material = initial;
   let count = 0;
-  const initialContents = [initial.cert, initial.key, ...(initial.ca ? [initial.ca] : [])];
+  const initialContents = [initial.cert, initial.key, ...(initial.caFileContents ? [initial.caFileContents] : [])];
   const watcher: FileWatch = watchFiles(filesOf(files), initialContents, (contents) => {
     let next: TlsMaterial;
     try {

@@ -1,7 +1,7 @@
 /**
  * Validation of synthesized manifests against published schemas:
- * - built-in kinds and Knative kinds through the maintained model libraries
- *   (`kubernetes-models` v4 and `@kubernetes-models/knative` v2), resolved generically from
+ * - built-in kinds, Knative kinds and cert-manager kinds through the maintained model libraries
+ *   (`kubernetes-models` v4, `@kubernetes-models/knative` v2, `@kubernetes-models/cert-manager`), resolved generically from
  *   apiVersion/kind; an object whose kind no library knows fails, it is never skipped;
  * - our custom resources against the openAPIV3Schema of the CRD we synthesize, with ajv,
  *   the way `kubectl apply` (strict field validation) would judge them;
@@ -39,7 +39,9 @@ function modelModule(apiVersion: string): Record<string, unknown> | null {
     ? `kubernetes-models/${version}`
     : group.endsWith('.knative.dev')
       ? `@kubernetes-models/knative/${group}/${version}`
-      : `kubernetes-models/${group}/${version}`;
+      : group.endsWith('cert-manager.io')
+        ? `@kubernetes-models/cert-manager/${group}/${version}`
+        : `kubernetes-models/${group}/${version}`;
   let mod: Record<string, unknown> | null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

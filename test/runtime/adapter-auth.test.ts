@@ -405,6 +405,39 @@ describe('CA and serving certificate rotation by a Secret ..data swap', () => {
     expect(served).toBe('adapter-2');
   }, 60_000);
 
+  it('a request in flight across a reload that withdraws its CA still completes (202)', async () => {
+    const caFile = write('inflight-ca.crt', meshCa.certPem);
+    const a = await adapter('inflight', { mode: 'mtls', certFile: path.join(dir, 'server.crt'), keyFile: path.join(dir, 'server.key'), clientCaFile: caFile });
+    const client = await meshCa.issue({ commonName: 'inflight', usage: 'client' });
+    const ev = binaryEvent('inflight-1');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const https = require('node:https') as typeof import('node:https');
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = https.request(`${a.url}/events`, {
+        method: 'POST', agent: false, ca: meshCa.certPem, cert: client.certPem, key: client.keyPem, servername: 'localhost',
+        headers: { ...ev.headers, 'content-length': String(Buffer.byteLength(ev.body)) },
+      }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      // Half the body now, the rest after the reload.
+      req.write(ev.body.slice(0, 5));
+      setTimeout(() => {
+        replace(caFile, otherCa.certPem);
+        const wait = async () => {
+          for (let i = 0; i < 200 && a.reloads() < 1; i++) await sleep(25);
+          req.end(ev.body.slice(5));
+        };
+        void wait();
+      }, 100);
+    });
+    expect(await answer).toBe(202);
+    expect(a.reloads()).toBe(1);
+    // New connections with the withdrawn CA's certificate now fail.
+    await expect(send(`${a.url}/events`, { ...binaryEvent('inflight-2'), tls: tlsFor(client) })).rejects.toThrow();
+  }, 30_000);
+
   it('a half-written update (new certificate, old key) is not applied: the adapter keeps serving', async () => {
     const certFile = write('half.crt', serverCert.certPem);
     const keyFile = write('half.key', serverCert.keyPem);

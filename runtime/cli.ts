@@ -104,7 +104,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'client-identity', env: 'CLIENT_IDENTITY', key: 'clientIdentity', kind: 'string', defaultText: 'the application name (as CN)', commands: ['adapter'], description: 'identity a client certificate must carry: <name> or cn:<name> (subject CN), uri:<uri> or dns:<name> (SAN)' },
   { flag: 'tokens-file', env: 'TOKENS_FILE', key: 'tokensFile', kind: 'string', defaultText: '— (required with --auth token)', commands: ['adapter'], description: 'file of accepted bearer tokens, one a line (reloaded when the file changes)' },
   { flag: 'trusted-proxies', env: 'TRUSTED_PROXIES', key: 'trustedProxies', kind: 'string', defaultText: '— (X-Forwarded-Client-Cert ignored)', commands: ['adapter'], description: 'comma-separated IPs/CIDRs of TLS-terminating proxies whose X-Forwarded-Client-Cert is trusted (--auth mtls)' },
-  { flag: 'probe-port', env: 'PROBE_PORT', key: 'probePort', kind: 'port', defaultText: '9090', commands: ['adapter'], description: 'plain-HTTP port of /healthz, /readyz and /metrics' },
+  { flag: 'probe-port', env: 'PROBE_PORT', key: 'probePort', kind: 'port', defaultText: '9090 (with --auth none: the event port)', commands: ['adapter'], description: 'plain-HTTP port of /healthz, /readyz and /metrics, apart from the authenticated event port' },
   { flag: 'webhook-allowed-origins', env: 'WEBHOOK_ALLOWED_ORIGINS', key: 'webhookAllowedOrigins', kind: 'string', defaultText: '* (any authenticated sender)', commands: ['adapter'], description: 'comma-separated origins the CloudEvents webhook handshake (OPTIONS, WebHook-Request-Origin) allows' },
 ];
 
@@ -132,7 +132,6 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   shutdownGraceMs: '25s',
   ackWaitMs: '30s',
   auth: 'mtls',
-  probePort: '9090',
 };
 
 /** A command-line mistake: printed as is, exit code 2. */

@@ -20,7 +20,8 @@ import { createThrowawayCa, type PemPair, type ThrowawayCa } from '../../runtime
 import { createMetricsRegistry, silentLogger } from '../../runtime/observability';
 import { binaryEvent, send, type ClientTls } from '../support/https-client';
 import { startSubscriber, type Subscriber } from '../support/http-subscriber';
-import { startNatsServer, type NatsServerHandle } from '../support/nats-server';
+import { spawnCli } from '../support/cli-process';
+import { freePort, startNatsServer, type NatsServerHandle } from '../support/nats-server';
 
 const INTEGRATION = 'kyma-integration';
 const NS = 'auth-e2e';
@@ -453,6 +454,38 @@ describe('CA and serving certificate rotation by a Secret ..data swap', () => {
     expect(a.reloads()).toBe(1);
     expect((await send(`${a.url}/events`, { ...binaryEvent('half-2'), tls: tlsFor(half) })).status).toBe(202);
   }, 30_000);
+});
+
+describe('event-mesh adapter (process)', () => {
+  it('mtls is the default and the start fails naming the missing file flags', async () => {
+    const p = spawnCli(['adapter'], { APPLICATION_NAME: 'cliapp', NATS_URL: nats.url });
+    expect(await p.exited()).toBe(2);
+    expect(p.output()).toMatch(/--auth mtls \(the default\) needs --tls-cert-file, --tls-key-file, --client-ca-file/);
+  }, 30_000);
+
+  it('reads AUTH, TLS_CERT_FILE, TLS_KEY_FILE, CLIENT_CA_FILE and PROBE_PORT as the constructs set them', async () => {
+    const [port, probePort] = [await freePort(), await freePort()];
+    const client = await meshCa.issue({ commonName: 'cliapp', usage: 'client' });
+    const p = spawnCli(['adapter'], {
+      APPLICATION_NAME: 'cliapp', NATS_URL: nats.url, PORT: String(port), PROBE_PORT: String(probePort), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+      AUTH: 'mtls', TLS_CERT_FILE: path.join(dir, 'server.crt'), TLS_KEY_FILE: path.join(dir, 'server.key'), CLIENT_CA_FILE: path.join(dir, 'ca.crt'),
+    });
+    try {
+      let ready = false;
+      for (let i = 0; i < 300 && !ready; i++) {
+        ready = await send(`http://127.0.0.1:${probePort}/readyz`, { method: 'GET' }).then((r) => r.status === 200, () => false);
+        if (!ready) await sleep(100);
+      }
+      expect(ready).toBe(true);
+      expect((await send(`https://127.0.0.1:${port}/events`, { ...binaryEvent('cli-1'), tls: tlsFor(client) })).status).toBe(202);
+      expect((await send(`https://127.0.0.1:${port}/events`, { ...binaryEvent('cli-2'), tls: tlsFor(clients.billing) })).status).toBe(403);
+      await expect(send(`https://127.0.0.1:${port}/events`, { ...binaryEvent('cli-3'), tls: tlsFor() })).rejects.toThrow();
+      p.kill('SIGTERM');
+      expect(await p.exited()).toBe(0);
+    } finally {
+      p.kill('SIGKILL');
+    }
+  }, 60_000);
 });
 
 describe('what reaches the subscriber', () => {

@@ -48,7 +48,7 @@ describe('parseCommandLine', () => {
     expect(() => parseCommandLine(['adapter', '--tls-cert-file', 'c.pem', '--tls-key-file', 'k.pem'], { APPLICATION_NAME: 'commerce' }))
       .toThrow(/needs --client-ca-file \(or CLIENT_CA_FILE\)/);
     expect(parseCommandLine(['adapter', '--tls-cert-file', 'c.pem', '--tls-key-file', 'k.pem', '--client-ca-file', 'ca.pem', '--trusted-proxies', '10.0.0.1, 10.1.0.0/16'], { APPLICATION_NAME: 'commerce', CLIENT_IDENTITY: 'uri:spiffe://m/commerce' }).config)
-      .toMatchObject({ auth: 'mtls', tlsCertFile: 'c.pem', clientCaFile: 'ca.pem', clientIdentity: 'uri:spiffe://m/commerce', trustedProxies: ['10.0.0.1', '10.1.0.0/16'], probePort: 9090 });
+      .toMatchObject({ auth: 'mtls', tlsCertFile: 'c.pem', clientCaFile: 'ca.pem', clientIdentity: 'uri:spiffe://m/commerce', trustedProxies: ['10.0.0.1', '10.1.0.0/16'] });
     expect(() => parseCommandLine(['adapter', '--auth', 'token'], { APPLICATION_NAME: 'commerce' })).toThrow(/--auth token needs --tokens-file \(or TOKENS_FILE\)/);
     expect(parseCommandLine(['adapter'], { APPLICATION_NAME: 'commerce', AUTH: 'token', TOKENS_FILE: '/t' }).config).toMatchObject({ auth: 'token', tokensFile: '/t' });
     expect(() => parseCommandLine(['adapter', '--auth', 'basic'], { APPLICATION_NAME: 'commerce' })).toThrow(/--auth must be none, mtls or token, got "basic"/);

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AdapterAuth } from '../adapter';
-import { createThrowawayCa } from '../http/throwaway-ca';
 
 export interface DevAuth {
   /** The adapter option of an application. */
@@ -44,6 +43,8 @@ export async function prepareDevAuth(mode: 'none' | 'mtls', applications: readon
     writeFileSync(file, text, { mode: secret ? 0o600 : 0o644 });
     return file;
   };
+  // Loaded only here: plain `dev` never pulls in the certificate library.
+  const { createThrowawayCa } = await import('../http/throwaway-ca');
   const ca = await createThrowawayCa('event-mesh dev CA');
   const server = await ca.issue({ commonName: 'localhost', dnsNames: ['localhost'], ips: ['127.0.0.1', '::1'], usage: 'server' });
   const caFile = write('ca.crt', ca.certPem);

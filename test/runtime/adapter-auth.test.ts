@@ -111,6 +111,40 @@ async function metric(a: AdapterHandle, reason: string): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
+/** Four clients sending in a loop until stopped; every non-2xx answer or error with `label()`'s credentials is a failure. */
+function underLoad(request: (n: number) => Promise<{ status: number; text: string }>, label: () => string) {
+  let stop = false;
+  let ok = 0;
+  let n = 0;
+  const failures: string[] = [];
+  const worker = async () => {
+    while (!stop) {
+      const credentials = label();
+      try {
+        const res = await request(n++);
+        if (res.status === 202) ok++;
+        else failures.push(`${credentials}: ${res.status} ${res.text}`);
+      } catch (e) {
+        failures.push(`${credentials}: ${(e as Error).message}`);
+      }
+    }
+  };
+  const workers = Array.from({ length: 4 }, worker);
+  return {
+    stop: async () => {
+      stop = true;
+      await Promise.all(workers);
+      return { ok, failures };
+    },
+  };
+}
+
+/** Wait until the adapter has applied `count` reloads. */
+async function reloaded(a: AdapterHandle, count: number): Promise<void> {
+  for (let i = 0; i < 200 && a.reloads() < count; i++) await sleep(25);
+  expect(a.reloads()).toBeGreaterThanOrEqual(count);
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'adapter-auth-'));
   [meshCa, otherCa] = await Promise.all([createThrowawayCa('mesh CA'), createThrowawayCa('other CA')]);
@@ -292,40 +326,21 @@ describe('bearer tokens', () => {
     const tokens = write('tokens-rot', 'tok-old\n');
     const a = await adapter('tokrot', { mode: 'token', tokensFile: tokens });
     let current = 'tok-old';
-    let stop = false;
-    let ok = 0;
-    const failures: string[] = [];
-    let n = 0;
-    const worker = async () => {
-      while (!stop) {
-        const token = current;
-        const ev = binaryEvent(`rot-${n++}`);
-        try {
-          const res = await send(`${a.url}/events`, { ...ev, headers: { ...ev.headers, authorization: `Bearer ${token}` } });
-          if (res.status === 202) ok++;
-          else failures.push(`${token}: ${res.status} ${res.text}`);
-        } catch (e) {
-          failures.push(`${token}: ${(e as Error).message}`);
-        }
-      }
-    };
-    const workers = Array.from({ length: 4 }, worker);
-    const reloaded = async (count: number) => {
-      for (let i = 0; i < 200 && a.reloads() < count; i++) await sleep(25);
-      expect(a.reloads()).toBeGreaterThanOrEqual(count);
-    };
+    const load = underLoad((n) => {
+      const ev = binaryEvent(`rot-${n}`);
+      return send(`${a.url}/events`, { ...ev, headers: { ...ev.headers, authorization: `Bearer ${current}` } });
+    }, () => current);
     await sleep(300);
     replace(tokens, 'tok-old\ntok-new\n');
-    await reloaded(1);
+    await reloaded(a, 1);
     await sleep(200);
     current = 'tok-new';
     // Requests already sent with the old token finish before it is withdrawn.
     await sleep(500);
     replace(tokens, 'tok-new\n');
-    await reloaded(2);
+    await reloaded(a, 2);
     await sleep(300);
-    stop = true;
-    await Promise.all(workers);
+    const { ok, failures } = await load.stop();
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(20);
     const ev = binaryEvent('rot-withdrawn');
@@ -355,41 +370,20 @@ describe('CA and serving certificate rotation by a Secret ..data swap', () => {
     const a = await adapter('rotating', { mode: 'mtls', certFile: path.join(secret, 'tls.crt'), keyFile: path.join(secret, 'tls.key'), clientCaFile: path.join(secret, 'ca.crt') });
 
     let client = oldClient;
-    let stop = false;
-    let ok = 0;
-    const failures: string[] = [];
-    let n = 0;
-    const worker = async () => {
-      while (!stop) {
-        const c = client;
-        try {
-          const res = await send(`${a.url}/events`, { ...binaryEvent(`ca-rot-${n++}`), tls: tlsFor(c) });
-          if (res.status === 202) ok++;
-          else failures.push(`${c === oldClient ? 'old' : 'new'}: ${res.status} ${res.text}`);
-        } catch (e) {
-          failures.push(`${c === oldClient ? 'old' : 'new'}: ${(e as Error).message}`);
-        }
-      }
-    };
-    const workers = Array.from({ length: 4 }, worker);
-    const reloaded = async (count: number) => {
-      for (let i = 0; i < 200 && a.reloads() < count; i++) await sleep(25);
-      expect(a.reloads()).toBeGreaterThanOrEqual(count);
-    };
+    const load = underLoad((n) => send(`${a.url}/events`, { ...binaryEvent(`ca-rot-${n}`), tls: tlsFor(client) }), () => (client === oldClient ? 'old' : 'new'));
     await sleep(300);
     // Step 1: both CAs trusted, and a new serving certificate, in one atomic swap.
     publish({ 'tls.crt': newServer.certPem, 'tls.key': newServer.keyPem, 'ca.crt': `${meshCa.certPem}${newCa.certPem}` });
-    await reloaded(1);
+    await reloaded(a, 1);
     await sleep(200);
     // Step 2: clients move to certificates of the new CA.
     client = newClient;
     await sleep(500);
     // Step 3: the old CA is retired.
     publish({ 'tls.crt': newServer.certPem, 'tls.key': newServer.keyPem, 'ca.crt': newCa.certPem });
-    await reloaded(2);
+    await reloaded(a, 2);
     await sleep(300);
-    stop = true;
-    await Promise.all(workers);
+    const { ok, failures } = await load.stop();
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(20);
     await expect(send(`${a.url}/events`, { ...binaryEvent('ca-rot-retired'), tls: tlsFor(oldClient) })).rejects.toThrow();
@@ -450,7 +444,7 @@ describe('CA and serving certificate rotation by a Secret ..data swap', () => {
     expect(a.reloads()).toBe(0);
     expect((await send(`${a.url}/events`, { ...binaryEvent('half-1'), tls: tlsFor(half) })).status).toBe(202);
     replace(keyFile, other.keyPem);
-    for (let i = 0; i < 200 && a.reloads() < 1; i++) await sleep(25);
+    await reloaded(a, 1);
     expect(a.reloads()).toBe(1);
     expect((await send(`${a.url}/events`, { ...binaryEvent('half-2'), tls: tlsFor(half) })).status).toBe(202);
   }, 30_000);

@@ -229,8 +229,9 @@ export class HttpAdapter extends Construct {
               image: props.image.image,
               imagePullPolicy: props.image.pullPolicy,
               args: ['adapter'],
-              // Knative sets PORT itself; the runtime reads it.
-              env: envList.filter((e) => e.name !== 'PORT'),
+              // Knative sets PORT itself; the runtime reads it. Knative probes the serving port,
+              // so the probes stay there (auth is none here, and without PROBE_PORT they share it).
+              env: envList.filter((e) => e.name !== 'PORT' && e.name !== 'PROBE_PORT'),
               ports: [{ containerPort: ADAPTER_PORT }],
               readinessProbe: { httpGet: { path: '/readyz' } },
               livenessProbe: { httpGet: { path: '/healthz' } },

@@ -146,6 +146,9 @@ test('an adapter as a Knative Service', () => {
   const container = spec(ksvc).template.spec.containers[0];
   expect(container.args).toEqual(['adapter']);
   expect(container.env).toEqual(expect.arrayContaining([{ name: 'APPLICATION_NAME', value: 'shop' }]));
+  // Knative probes the serving port: the probes must stay on it.
+  expect(container.env).toEqual(expect.arrayContaining([{ name: 'AUTH', value: 'none' }]));
+  expect(container.env.map((e: { name: string }) => e.name)).not.toContain('PROBE_PORT');
   expect(manifests.filter((m) => m.kind === 'Deployment' && m.metadata!.name === 'shop-adapter')).toHaveLength(0);
   expect(validateManifests(manifests)).toBe(manifests.length);
 });

@@ -6,3 +6,4 @@ export * from './wiring';
 export * from './broker-class';
 export * from './labels';
 export * from './resources';
+export * from './controller-access';

@@ -951,6 +951,15 @@ export class JetStreamChannel implements Channel {
     }
   }
 
+  async deleteConsumer(topic: string, consumer: string): Promise<void> {
+    try {
+      await this.manager().consumers.delete(streamNameFor(topic), durableNameFor(consumer));
+    } catch (e) {
+      if (e instanceof JetStreamApiError && (e.code === 10014 || e.code === 10059)) return;
+      throw mapNatsError(e, `deleting consumer ${consumer}`);
+    }
+  }
+
   /** Diagnostics/tests: whether a durable consumer exists. */
   async consumerExists(topic: string, consumer: string): Promise<boolean> {
     try {

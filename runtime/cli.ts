@@ -48,6 +48,8 @@ export interface CliConfig {
   channelName?: string;
   maxBodyBytes: number;
   routing: string;
+  /** dispatcher --routing cluster: kubeconfig file (default: in-cluster, then ~/.kube/config). */
+  kubeconfig?: string;
   systemNamespace: string;
   clusterDomain: string;
   shutdownGraceMs: number;
@@ -79,13 +81,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'channel-namespace', env: 'CHANNEL_NAMESPACE', key: 'channelNamespace', kind: 'string', defaultText: DEFAULT_INTEGRATION_NAMESPACE, commands: ['adapter'], description: 'namespace of the application channel' },
   { flag: 'channel-name', env: 'CHANNEL_NAME', key: 'channelName', kind: 'string', defaultText: 'the application name', commands: ['adapter'], description: 'name of the application channel' },
   { flag: 'max-body-bytes', env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', defaultText: '65536', commands: ALL, description: 'largest accepted request body' },
-  { flag: 'routing', env: 'ROUTING_DIR', key: 'routing', kind: 'string', defaultText: ROUTING_MOUNT_PATH, commands: ['dispatcher'], description: 'directory with the routing manifests (Brokers, Triggers, Subscriptions, Channels)' },
+  { flag: 'routing', env: 'ROUTING_DIR', key: 'routing', kind: 'string', defaultText: ROUTING_MOUNT_PATH, commands: ['dispatcher'], description: 'where routing comes from: "cluster" (watch Brokers, Triggers, Subscriptions, Channels through the API server) or a directory with their manifests' },
   { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev'], description: 'namespace of the dispatcher (broker ingress address)' },
   { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev'], description: "the cluster's DNS domain" },
   { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: ALL, description: 'on SIGTERM, how long in-flight work may finish' },
   { flag: 'ack-wait', env: 'ACK_WAIT', key: 'ackWaitMs', kind: 'duration', defaultText: '30s', commands: ['dispatcher', 'dev'], description: 'redeliver an event not acknowledged within this time (after a crash)' },
   { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
   { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
+  { flag: 'kubeconfig', env: 'KUBECONFIG', key: 'kubeconfig', kind: 'string', defaultText: 'in-cluster service account, else ~/.kube/config', commands: ['dispatcher'], description: 'kubeconfig file for the API server (--routing cluster)' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
 ];
 
@@ -328,11 +331,13 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
   const registry = createMetricsRegistry();
   if (parsed.command === 'dispatcher') {
     const { startDispatcher } = await import('./dispatcher');
+    const { clusterRoutingFromCli } = await import('./dispatcher/routing/cluster-cli');
+    const cluster = clusterRoutingFromCli(cfg, logger);
     const d = await startDispatcher(
       {
         port: cfg.port,
         host: cfg.host,
-        routingDir: cfg.routing,
+        ...(cluster ? { routingSource: cluster.source } : { routingDir: cfg.routing }),
         maxBodyBytes: cfg.maxBodyBytes,
         systemNamespace: cfg.systemNamespace,
         clusterDomain: cfg.clusterDomain,
@@ -343,7 +348,10 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
       { channel, ownsChannel: true, logger, registry },
     );
     logger.info({ port: d.port, routing: cfg.routing, channel: cfg.channel }, 'dispatcher listening');
-    onShutdown(() => d.close(cfg.shutdownGraceMs), (m) => logger.info(m));
+    onShutdown(async () => {
+      await d.close(cfg.shutdownGraceMs);
+      await cluster?.close();
+    }, (m) => logger.info(m));
     return;
   }
   const { startAdapter } = await import('./adapter');

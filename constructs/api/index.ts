@@ -7,3 +7,4 @@ export * from './broker-class';
 export * from './labels';
 export * from './resources';
 export * from './controller-access';
+export * from './knative-versions';

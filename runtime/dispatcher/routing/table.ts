@@ -1,7 +1,7 @@
 /**
  * The routing table, pure: from manifest objects to what the dispatcher serves.
  *
- * - Brokers (eventing.knative.dev/v1) of class `EventMeshBroker` or with no class
+ * - Brokers (eventing.knative.dev/v1; v1beta1 and v1alpha1 read as v1) of class `EventMeshBroker` or with no class
  *   annotation are served; a Broker of another class (e.g. Knative's MTChannelBasedBroker)
  *   belongs to another data plane and is left alone, and so are its Triggers.
  * - Triggers are validated with validateTriggerSpec and compiled; an invalid Trigger is
@@ -27,6 +27,7 @@ import {
   validateDelivery,
   validateDestination,
   validateTriggerSpec,
+  normalizeKnativeObject,
 } from '../../../constructs/api';
 import type { BrokerSpec, DeliveryOrder, DeliverySpec, Destination, KReference, SubscriptionSpec, TriggerSpec } from '../../../constructs/api';
 import { resolveDeliveryPolicy } from '../delivery/policy';
@@ -173,8 +174,9 @@ export function buildRoutingTable(objects: readonly ManifestObject[]): BuildResu
 
   // Later duplicates of the same object (e.g. both a manifest and the routing ConfigMap) win.
   const byIdentity = new Map<string, ManifestObject>();
-  for (const obj of objects) {
-    if (!obj || typeof obj !== 'object' || !obj.kind) continue;
+  for (const raw of objects) {
+    if (!raw || typeof raw !== 'object' || !raw.kind) continue;
+    const obj = normalizeKnativeObject(raw); // v1alpha1 / v1beta1 Brokers and Triggers read as v1
     const { namespace, name } = ident(obj);
     byIdentity.set(`${obj.apiVersion}|${obj.kind}|${namespace}|${name}`, obj);
   }

@@ -204,3 +204,49 @@ describe('the running controller against the stand-in API server', () => {
     }
   });
 });
+
+describe('two replicas: only the leader writes; the other takes over when it stops', () => {
+  test('one leads, the other only watches; after the leader stops the other leads and writes', async () => {
+    const api = await startKubeApiServer();
+    const clients = [0, 1].map(() => createKubeClient({ server: api.url, initialBackoffMs: 50, maxBackoffMs: 500 }));
+    const kubectl = createKubeClient({ server: api.url });
+    const controllers: RunningController[] = [];
+    try {
+      for (const [i, client] of clients.entries()) {
+        controllers.push(await startController({
+          client, context: { now: () => new Date() }, port: 0, host: '127.0.0.1', debounceMs: 20,
+          leaderElection: (callbacks) => runLeaderElection(client, {
+            namespace: 'event-mesh-system', name: 'event-mesh-controller', identity: `replica-${i}`, leaseDurationMs: 3000, ...callbacks,
+          }),
+        }));
+      }
+      await until(() => controllers.some((c) => c.isLeader()), 'a leader');
+      const leader = controllers.find((c) => c.isLeader())!;
+      const follower = controllers.find((c) => c !== leader)!;
+      expect(follower.isLeader()).toBe(false);
+      await kubectl.apply({
+        apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't', namespace: 'shop' },
+        spec: { broker: 'default', subscriber: { uri: 'http://fn.example/' } },
+      } as ManifestObject, 'kubectl');
+      await until(() => readyOf(api.get('eventing.knative.dev/v1', 'Trigger', 'shop', 't'))?.reason === 'BrokerDoesNotExist', 'status by the leader');
+      await follower.reconcileNow();
+      await follower.idle();
+      expect(follower.calls.map((c) => c.call).filter((c) => c !== 'watch')).toEqual([]);
+      expect(leader.calls.some((c) => c.call === 'patchStatus')).toBe(true);
+
+      await leader.stop(); // releases the Lease
+      await until(() => follower.isLeader(), 'the follower leading', 20_000);
+      await kubectl.apply({
+        apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 'u', namespace: 'shop' },
+        spec: { broker: 'other', subscriber: { uri: 'http://fn.example/' } },
+      } as ManifestObject, 'kubectl');
+      await until(() => readyOf(api.get('eventing.knative.dev/v1', 'Trigger', 'shop', 'u'))?.reason === 'BrokerDoesNotExist', 'status by the new leader');
+      expect(follower.calls.some((c) => c.call === 'patchStatus')).toBe(true);
+    } finally {
+      for (const c of controllers) await c.stop();
+      for (const c of clients) await c.close();
+      await kubectl.close();
+      await api.close();
+    }
+  }, 60_000);
+});

@@ -1,8 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HTTP_SOURCE_API_VERSION } from './api';
+import { httpSourceObject } from './api';
 import { configError } from './errors';
-import { meshLabels } from './mesh-labels';
 import { requireDnsLabel } from './prop-checks';
 
 export interface HttpSourceProps {
@@ -22,11 +21,11 @@ export class HttpSource extends Construct {
     super(scope, id);
     requireDnsLabel(this, 'httpsource name', props.name);
     if (!props.source) throw configError(this, 'httpsource source is empty', 'set source to the name of the application that sends the events');
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: HTTP_SOURCE_API_VERSION,
-      kind: 'HTTPSource',
-      metadata: { name: props.name, namespace: requireDnsLabel(this, 'httpsource namespace', props.namespace), labels: meshLabels(props.name, 'source', props.labels) },
-      spec: { source: props.source },
-    });
+    this.resource = new ApiObject(this, 'Resource', httpSourceObject({
+      name: props.name,
+      namespace: requireDnsLabel(this, 'httpsource namespace', props.namespace),
+      source: props.source,
+      labels: props.labels,
+    }));
   }
 }

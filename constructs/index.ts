@@ -11,6 +11,7 @@ export * from './errors';
 export * from './event-mesh';
 export * from './http-adapter';
 export * from './http-source';
+export * from './in-memory-synth';
 export * from './json-schema';
 export * from './kafka-channel';
 export * from './knative-crds';

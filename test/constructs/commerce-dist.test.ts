@@ -27,6 +27,7 @@ test('every object read back from the file passes the published schemas, our CRD
 
 test('has the CRDs', () => {
   expect(all(dist, 'CustomResourceDefinition').map((c) => c.metadata!.name).sort()).toEqual([
+    'applicationmappings.applicationconnector.kyma-project.io',
     'applications.applicationconnector.kyma-project.io',
     'brokers.eventing.knative.dev',
     'channels.messaging.knative.dev',

@@ -12,16 +12,16 @@
  */
 import {
   BROKER_API_VERSION,
-  BROKER_CLASS,
-  BROKER_CLASS_ANNOTATION,
   DELIVERY_ORDER_ANNOTATION,
   KNATIVE_MESSAGING_GROUP,
   MAX_IN_FLIGHT_ANNOTATION,
   MAX_IN_FLIGHT_LIMIT,
   SUBSCRIPTION_API_VERSION,
   TRIGGER_API_VERSION,
+  brokerClassOf,
   brokerTopic,
   channelTopic,
+  isServedBrokerClass,
   subscriptionConsumer,
   triggerConsumer,
   validateDelivery,
@@ -139,11 +139,8 @@ function ident(obj: ManifestObject) {
   return { namespace: obj.metadata?.namespace || DEFAULT_NAMESPACE, name: obj.metadata?.name ?? '' };
 }
 
-/** Is this Broker ours? Class `EventMeshBroker`, or no class annotation at all. */
-export function isServedBrokerClass(annotations: Readonly<Record<string, string>> | undefined): boolean {
-  const cls = annotations?.[BROKER_CLASS_ANNOTATION];
-  return cls === undefined || cls === '' || cls === BROKER_CLASS;
-}
+/** Is this Broker ours? The one predicate, from constructs/api (re-exported for existing importers). */
+export { isServedBrokerClass };
 
 /** Delivery order and max-in-flight from a Trigger's annotations; a message when invalid. */
 export function consumerAnnotations(
@@ -202,7 +199,7 @@ export function buildRoutingTable(objects: readonly ManifestObject[]): BuildResu
     }
     const key = routeKey(namespace, name);
     if (!isServedBrokerClass(obj.metadata?.annotations)) {
-      foreignBrokers.set(key, obj.metadata?.annotations?.[BROKER_CLASS_ANNOTATION] ?? '');
+      foreignBrokers.set(key, brokerClassOf(obj.metadata?.annotations));
       continue;
     }
     const spec = (obj.spec ?? {}) as BrokerSpec;

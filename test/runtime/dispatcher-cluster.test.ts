@@ -139,8 +139,15 @@ describe('dispatcher routing from the cluster (in process)', () => {
 
   it('survives the API server forgetting its history (410 Gone): it relists and keeps routing', async () => {
     const after = await sub();
-    api.compact();
+    const lists = () => api.requests.filter((r) => r.verb === 'list' && r.resource === 'triggers').length;
+    const listsBefore = lists();
+    api.blockWatches(true);
+    api.dropWatches();
+    // Made while the dispatcher's watches are down, then the history is compacted away.
     await kubectl.apply(trigger(NS, 'after-compaction', after.url, 'after'), 'kubectl');
+    api.compact();
+    api.blockWatches(false);
+    await until(() => lists() > listsBefore, 10_000, 'the relist after 410 Gone');
     await until(() => d.table().triggers.has(`${NS}/after-compaction`), 10_000, 'the Trigger to be routed after the relist');
     await until(() => channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'after-compaction')), 10_000, 'its durable consumer');
     expect((await post(d.url, NS, event('after'))).status).toBe(202);

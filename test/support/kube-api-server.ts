@@ -110,7 +110,7 @@ export interface KubeApiServerHandle {
   fieldManagers(apiVersion: string, kind: string, namespace: string | undefined, name: string): string[];
   /** The current resourceVersion. */
   resourceVersion(): number;
-  /** Forget the event history: every watch from an older resourceVersion gets 410 Gone, and open watches end. */
+  /** Forget the event history: a watch from a resourceVersion older than the current one gets 410 Gone; open watches end. */
   compact(): void;
   /** End every open watch (a dropped connection: clients reconnect). */
   dropWatches(): void;
@@ -588,7 +588,7 @@ export async function startKubeApiServer(options: { resources?: readonly Resourc
     fieldManagers: (apiVersion, kind, namespace, name) => [...(bucket(find(apiVersion, kind)).get(objKey(namespace, name))?.managers.keys() ?? [])],
     resourceVersion: () => rv,
     compact: () => {
-      compactedBelow = rv + 1;
+      compactedBelow = rv; // as etcd compaction at the current revision: older ones are gone
       log.length = 0;
       dropWatches();
     },

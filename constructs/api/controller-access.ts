@@ -70,8 +70,8 @@ const R = CONTROLLER_RESOURCES;
 /**
  * The table. Watches of user-namespace kinds and status writes are cluster-wide; what an
  * Application renders is written only in the integration namespace; the Lease only in the
- * system namespace. Namespaces are only patched (labels), never created: an
- * ApplicationMapping lives in the namespace it binds, so it exists.
+ * system namespace. Namespaces get their injection labels by server-side apply, which the
+ * API server authorizes as `create` too when the Namespace is missing.
  */
 export const CONTROLLER_ACCESS: readonly ControllerAccessRule[] = [
   { resource: R.application, scope: 'cluster', calls: ['watch', 'patchStatus'] },
@@ -81,8 +81,7 @@ export const CONTROLLER_ACCESS: readonly ControllerAccessRule[] = [
   { resource: R.trigger, scope: 'cluster', calls: ['watch', 'patchStatus'] },
   { resource: R.channel, scope: 'cluster', calls: ['watch'] },
   { resource: R.subscription, scope: 'cluster', calls: ['watch', 'patchStatus'] },
-  { resource: R.namespace, scope: 'cluster', calls: ['watch'] },
-  { resource: R.namespace, scope: 'cluster', calls: ['apply'] },
+  { resource: R.namespace, scope: 'cluster', calls: ['watch', 'apply'] },
   { resource: R.httpSource, scope: 'integration', calls: ['apply'] },
   { resource: R.channel, scope: 'integration', calls: ['apply'] },
   { resource: R.subscription, scope: 'integration', calls: ['apply', 'delete'] },
@@ -104,8 +103,7 @@ export interface AccessGrant {
 
 /**
  * The table as RBAC grants, merged per scope, group and resource: a status write needs
- * `patch` on `<resource>/status`, every other call its verbs on the resource itself; a
- * namespace `apply` only patches (it never creates a Namespace).
+ * `patch` on `<resource>/status`, every other call its verbs on the resource itself.
  */
 export function controllerGrants(options: { knativeServing?: boolean } = {}): AccessGrant[] {
   const merged = new Map<string, { scope: AccessScope; group: string; resource: string; verbs: Set<string> }>();
@@ -119,7 +117,6 @@ export function controllerGrants(options: { knativeServing?: boolean } = {}): Ac
     if (rule.knativeServingOnly && !options.knativeServing) continue;
     for (const call of rule.calls) {
       if (call === 'patchStatus') add(rule.scope, rule.resource.group, `${rule.resource.resource}/status`, CALL_VERBS.patchStatus);
-      else if (call === 'apply' && rule.resource === R.namespace) add(rule.scope, rule.resource.group, rule.resource.resource, ['patch']);
       else add(rule.scope, rule.resource.group, rule.resource.resource, CALL_VERBS[call]);
     }
   }

@@ -5,27 +5,14 @@
  * call made, so the RBAC the constructs render (from the same table) is what the code uses.
  */
 import { CONTROLLER_ACCESS, findAccess, type ControllerCall } from '../../constructs/api';
-import type { ManifestObject } from '../dispatcher/routing/manifests';
-import type { ObjectRef } from './objects';
-
-export interface KubeKind {
-  apiVersion: string;
-  kind: string;
-  plural: string;
-  namespaced: boolean;
-  /** Watch only this namespace. @default - every namespace */
-  namespace?: string;
-}
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+import type { KubeClient, KubeKind } from '../kube';
 
 /** What the controller needs of runtime/kube's client. */
-export interface ControllerKubeClient {
-  watch(kind: KubeKind, handler: (type: WatchEventType, obj: ManifestObject) => void): Promise<{ stop(): void; synced: Promise<void> }>;
-  list(kind: KubeKind): ManifestObject[];
-  apply(obj: ManifestObject, fieldManager: string): Promise<ManifestObject>;
-  patchStatus(kind: KubeKind, ref: ObjectRef, status: Record<string, unknown>, fieldManager: string): Promise<void>;
-  delete(kind: KubeKind, ref: ObjectRef): Promise<void>;
+export type ControllerKubeClient = Pick<KubeClient, 'watch' | 'list' | 'apply' | 'patchStatus' | 'delete'>;
+
+/** A kind the controller watches, and the one namespace it watches it in (if only one). */
+export interface WatchedKind extends KubeKind {
+  readonly namespace?: string;
 }
 
 export interface GuardOptions {
@@ -45,7 +32,7 @@ export class AccessDeniedError extends Error {
 }
 
 /** The kinds the controller watches, from the table (integration-scoped ones in that namespace only). */
-export function watchedKinds(options: GuardOptions): KubeKind[] {
+export function watchedKinds(options: GuardOptions): WatchedKind[] {
   return CONTROLLER_ACCESS
     .filter((rule) => rule.calls.includes('watch') && (!rule.knativeServingOnly || options.knativeServing))
     .map((rule) => ({
@@ -72,9 +59,9 @@ export function guardClient(client: ControllerKubeClient, options: GuardOptions)
   };
   return {
     calls,
-    async watch(kind, handler) {
-      check('watch', kind.apiVersion, kind.kind, kind.namespace);
-      return client.watch(kind, handler);
+    async watch(kind, handler, watchOptions) {
+      check('watch', kind.apiVersion, kind.kind, watchOptions?.namespace);
+      return client.watch(kind, handler, watchOptions);
     },
     list: (kind) => client.list(kind),
     async apply(obj, fieldManager) {

@@ -70,11 +70,6 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-function isNotFound(err: unknown): boolean {
-  const e = err as { statusCode?: number; code?: number; status?: number; response?: { statusCode?: number } };
-  return [e?.statusCode, e?.code, e?.status, e?.response?.statusCode].includes(404);
-}
-
 export async function startController(options: StartControllerOptions): Promise<RunningController> {
   const logger = options.logger ?? silentLogger();
   const registry = options.registry ?? createMetricsRegistry();
@@ -97,7 +92,8 @@ export async function startController(options: StartControllerOptions): Promise<
   /** The last successful write per key, with the cached resourceVersion it was made against. */
   const written = new Map<string, { json: string; resourceVersion?: string }>();
 
-  const observedNow = (): ManifestObject[] => kinds.flatMap((kind) => client.list(kind));
+  const plain = (k: (typeof kinds)[number]) => ({ apiVersion: k.apiVersion, kind: k.kind, plural: k.plural, namespaced: k.namespaced });
+  const observedNow = (): ManifestObject[] => kinds.flatMap((kind) => client.list(plain(kind)));
 
   const queue = new WorkQueue<Write>(async (_key, write) => {
     if (!leader) return; // a former leader drops what it had queued
@@ -109,13 +105,7 @@ export async function startController(options: StartControllerOptions): Promise<
         const kind = kindOf(write.ref.apiVersion, write.ref.kind);
         if (!kind) throw new Error(`no API resource known for ${write.ref.kind} (${write.ref.apiVersion})`);
         if (write.op === 'status') await client.patchStatus(kind, write.ref, write.status, fieldManager);
-        else {
-          try {
-            await client.delete(kind, write.ref);
-          } catch (err) {
-            if (!isNotFound(err)) throw err;
-          }
-        }
+        else await client.delete(kind, write.ref); // a missing object is not an error
       }
       writesTotal.inc({ op: write.op, kind: kindName, result: 'ok' });
       const current = observedNow().find((o) => `${write.op}:${objectKey(o)}` === write.key) as { metadata?: { resourceVersion?: string } } | undefined;
@@ -177,7 +167,8 @@ export async function startController(options: StartControllerOptions): Promise<
     }, options.debounceMs ?? 100);
   };
 
-  const watches = await Promise.all(kinds.map((kind) => client.watch(kind, () => schedule())));
+  const watches = await Promise.all(kinds.map((kind) =>
+    client.watch(plain(kind), () => schedule(), kind.namespace ? { namespace: kind.namespace } : {})));
   await Promise.all(watches.map((w) => w.synced));
   synced = true;
 

@@ -3,14 +3,11 @@
  * (uid, generation, ownerReferences, status), references, keys, and an index of what was
  * observed, looked up by kind, namespace and name.
  */
+import { normalizeKnativeObject } from '../../constructs/api';
 import type { ManifestObject } from '../dispatcher/routing/manifests';
+import type { ObjectRef } from '../kube/kinds';
 
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-}
+export type { ObjectRef } from '../kube/kinds';
 
 export interface OwnerReference {
   readonly apiVersion: string;
@@ -63,8 +60,10 @@ export class ObservedIndex {
   private readonly byKind = new Map<string, ObservedObject[]>();
 
   constructor(objects: readonly ManifestObject[]) {
-    for (const obj of objects) {
-      if (!obj || typeof obj !== 'object' || typeof obj.kind !== 'string' || !obj.metadata?.name) continue;
+    for (const raw of objects) {
+      if (!raw || typeof raw !== 'object' || typeof raw.kind !== 'string' || !raw.metadata?.name) continue;
+      // v1alpha1 / v1beta1 Brokers and Triggers are read as the v1 objects they are.
+      const obj = normalizeKnativeObject(raw);
       this.byKey.set(objectKey(obj), obj as ObservedObject);
     }
     for (const obj of this.byKey.values()) {

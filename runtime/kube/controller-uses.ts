@@ -1,21 +1,16 @@
 /**
  * What `event-mesh controller` reads and writes through the kube layer (pure data), from
- * which its RBAC rules are derived (KUBE_VERBS). The controller's owner edits this list
- * when its reconcilers start or stop using a kind or an operation.
+ * which its RBAC rules are derived (KUBE_VERBS). Derived from CONTROLLER_ACCESS
+ * (constructs/api/controller-access.ts), the one table the controller's guarded client
+ * enforces and the constructs render its roles from; leader election adds its Lease uses.
  */
-import { KINDS } from './kinds';
-import type { KubeUse } from './kinds';
+import { CONTROLLER_ACCESS } from '../../constructs/api';
+import { kindFor } from './kinds';
+import type { KubeOperation, KubeUse } from './kinds';
 
-export const CONTROLLER_USES: readonly KubeUse[] = [
-  { kind: KINDS.application, operations: ['watch'] },
-  { kind: KINDS.applicationMapping, operations: ['watch', 'patchStatus'] },
-  { kind: KINDS.namespace, operations: ['watch', 'apply'] },
-  { kind: KINDS.httpSource, operations: ['watch', 'apply', 'patchStatus', 'delete'] },
-  { kind: KINDS.deployment, operations: ['watch', 'apply', 'delete'] },
-  { kind: KINDS.service, operations: ['watch', 'apply', 'delete'] },
-  { kind: KINDS.networkPolicy, operations: ['watch', 'apply', 'delete'] },
-  { kind: KINDS.channel, operations: ['watch', 'apply', 'delete'] },
-  { kind: KINDS.subscription, operations: ['watch', 'apply', 'patchStatus', 'delete'] },
-  { kind: KINDS.broker, operations: ['watch', 'apply', 'patchStatus'] },
-  { kind: KINDS.trigger, operations: ['watch', 'patchStatus'] },
-];
+export const CONTROLLER_USES: readonly KubeUse[] = CONTROLLER_ACCESS
+  .map((rule) => ({
+    kind: kindFor(rule.resource.apiVersion, rule.resource.kind, rule.resource.namespaced),
+    operations: rule.calls.filter((c): c is KubeOperation & typeof c => c !== 'lease'),
+  }))
+  .filter((use) => use.operations.length > 0);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `event-mesh` command: `adapter`, `dispatcher` and `dev [dir]`.
+ * The `event-mesh` command: `adapter`, `dispatcher`, `dev [dir]` and `status [dir]`.
  *
  * Every option has a flag and an environment variable (docs/architecture.md); a flag wins
  * over the variable, the variable over the default. A bad value is reported naming the
@@ -12,8 +12,8 @@ import { parseArgs } from 'node:util';
 import type { ChannelConfig } from './channel/factory';
 import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuration, parseIsoDuration, ROUTING_MOUNT_PATH } from '../constructs/api';
 
-export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller';
-export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller'];
+export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller' | 'status';
+export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller', 'status'];
 
 type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url';
 
@@ -78,7 +78,7 @@ export interface CliConfig {
   knativeServing: boolean;
 }
 
-/** The commands that move events (the controller only talks to the API server). */
+/** The commands that move events (the controller only talks to the API server; `status` prints and exits). */
 const ALL: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
 const WITH_CONTROLLER: readonly Command[] = [...ALL, 'controller'];
 
@@ -100,8 +100,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'channel-name', env: 'CHANNEL_NAME', key: 'channelName', kind: 'string', defaultText: 'the application name', commands: ['adapter'], description: 'name of the application channel' },
   { flag: 'max-body-bytes', env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', defaultText: '65536', commands: ALL, description: 'largest accepted request body' },
   { flag: 'routing', env: 'ROUTING_DIR', key: 'routing', kind: 'string', defaultText: ROUTING_MOUNT_PATH, commands: ['dispatcher'], description: 'where routing comes from: "cluster" (watch Brokers, Triggers, Subscriptions, Channels through the API server) or a directory with their manifests' },
-  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev', 'controller'], description: 'namespace of the dispatcher (broker ingress address)' },
-  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller'], description: "the cluster's DNS domain" },
+  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev', 'controller', 'status'], description: 'namespace of the dispatcher (broker ingress address)' },
+  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller', 'status'], description: "the cluster's DNS domain" },
   { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: WITH_CONTROLLER, description: 'on SIGTERM, how long in-flight work may finish' },
   { flag: 'ack-wait', env: 'ACK_WAIT', key: 'ackWaitMs', kind: 'duration', defaultText: '30s', commands: ['dispatcher', 'dev'], description: 'redeliver an event not acknowledged within this time (after a crash)' },
   { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
@@ -126,6 +126,7 @@ const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
   dispatcher: {},
   dev: { channel: 'inmemory', host: '127.0.0.1' },
   controller: {},
+  status: {},
 };
 const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   port: '8080',
@@ -257,7 +258,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new UsageError(`event-mesh ${command}: ${msg} (see event-mesh ${command} --help)`);
   }
   if (parsed.values.help) return { command, help: true, version: false, positionals: parsed.positionals };
-  const maxPositionals = command === 'dev' ? 1 : 0;
+  const maxPositionals = command === 'dev' || command === 'status' ? 1 : 0;
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`event-mesh ${command}: unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])} (see event-mesh ${command} --help)`);
   }
@@ -299,8 +300,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 const SUMMARY: Record<Command, string> = {
   adapter: 'HTTP source adapter of one application: POST /events (CloudEvents 1.0) and the legacy /v1/events, stored on the application channel',
   dispatcher: 'broker ingress (POST /<namespace>/<broker>), Subscription dispatch and Trigger delivery, with routing read from --routing',
-  dev: 'everything in one process for local development: an adapter per application found in the manifests under [dir] (default dist) and the dispatcher',
+  dev: 'everything in one process for local development: an adapter per application found in the manifests under [dir] (default dist) and the dispatcher; rewired when a file there changes',
   controller: 'reconciles Applications, ApplicationMappings, namespaces, Brokers, Triggers, Subscriptions and HTTPSources through the API server, and writes their status',
+  status: 'READY and REASON of each HTTPSource, Broker, Trigger and Subscription under [dir] (default dist), as the controller would report them',
 };
 
 /** --help text: the commands, or one command's options with env var and default. */
@@ -321,9 +323,9 @@ export function helpText(command?: Command): string {
     const flag = o.flag ? `--${o.flag} <value>${o.multiple ? ' (repeatable)' : ''}` : '(no flag)';
     return `  ${flag}\n      ${o.description}\n      env ${o.env}; default ${dflt}`;
   });
-  const usage = command === 'dev' ? 'event-mesh dev [dir] [options]' : `event-mesh ${command} [options]`;
+  const usage = command === 'dev' || command === 'status' ? `event-mesh ${command} [dir] [options]` : `event-mesh ${command} [options]`;
   const extra =
-    command === 'dev'
+    command === 'dev' || command === 'status'
       ? ['', 'Arguments:', '  [dir]  directory with the synthesized manifests (default dist)']
       : [];
   return [`Usage: ${usage}`, '', SUMMARY[command], ...extra, '', 'Options:', ...rows, '  --help, -h\n      show this help'].join('\n');
@@ -456,6 +458,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     return 0;
   }
   try {
+    if (parsed.command === 'status') {
+      const { runStatus } = await import('./dev/status-command');
+      return await runStatus(parsed.positionals[0] ?? 'dist', parsed.config!, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+    }
     await run(parsed);
     return undefined; // keeps running until a signal
   } catch (err) {

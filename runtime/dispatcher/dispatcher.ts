@@ -33,6 +33,8 @@ export interface DispatcherOptions {
   readonly routingDir?: string;
   /** Where routing comes from instead of `routingDir`, e.g. ClusterRoutingSource.factory(client). */
   readonly routingSource?: RoutingSourceFactory;
+  /** Load the first routing before listening. @default true for routingDir, false for routingSource */
+  readonly waitForRouting?: boolean;
   readonly readOptions?: ReadManifestOptions;
   /** Broker ingress request body limit. @default 65536 */
   readonly maxBodyBytes?: number;
@@ -318,7 +320,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   })();
   // A directory is read before listening; the cluster may take a while (or be unreachable
   // for a bit): listen at once, and /readyz says no until the informers have listed.
-  if (!options.routingSource) await initialLoad;
+  if (options.waitForRouting ?? !options.routingSource) await initialLoad;
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

@@ -70,6 +70,8 @@ export interface RecordedRequest {
   readonly resource: string;
   readonly namespace?: string;
   readonly name?: string;
+  /** The Authorization header it carried (the stand-in checks none). */
+  readonly authorization?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -110,7 +112,7 @@ export interface KubeApiServerHandle {
   fieldManagers(apiVersion: string, kind: string, namespace: string | undefined, name: string): string[];
   /** The current resourceVersion. */
   resourceVersion(): number;
-  /** Forget the event history: every watch from an older resourceVersion gets 410 Gone, and open watches end. */
+  /** Forget the event history: a watch from a resourceVersion older than the current one gets 410 Gone; open watches end. */
   compact(): void;
   /** End every open watch (a dropped connection: clients reconnect). */
   dropWatches(): void;
@@ -415,7 +417,8 @@ export async function startKubeApiServer(options: { resources?: readonly Resourc
     const watch = method === 'GET' && !name && ['true', '1'].includes(url.searchParams.get('watch') ?? '');
     const verb = ({ GET: name ? 'get' : watch ? 'watch' : 'list', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: name ? 'delete' : 'deletecollection' } as Record<string, string>)[method];
     if (!verb) throw new ApiError(405, 'MethodNotAllowed', `method ${method} is not allowed`);
-    requests.push({ verb, group, resource: sub ? `${plural}/${sub}` : plural, ...(ns ? { namespace: ns } : {}), ...(name ? { name } : {}) });
+    const authorization = req.headers.authorization;
+    requests.push({ verb, group, resource: sub ? `${plural}/${sub}` : plural, ...(ns ? { namespace: ns } : {}), ...(name ? { name } : {}), ...(authorization ? { authorization } : {}) });
     if (t.namespaced && !ns && (name || method === 'POST')) throw new ApiError(404, 'NotFound', `${plural} is namespaced: use /namespaces/<namespace>/${plural}`);
 
     const send = (code: number, body: unknown) => {
@@ -588,7 +591,7 @@ export async function startKubeApiServer(options: { resources?: readonly Resourc
     fieldManagers: (apiVersion, kind, namespace, name) => [...(bucket(find(apiVersion, kind)).get(objKey(namespace, name))?.managers.keys() ?? [])],
     resourceVersion: () => rv,
     compact: () => {
-      compactedBelow = rv + 1;
+      compactedBelow = rv; // as etcd compaction at the current revision: older ones are gone
       log.length = 0;
       dropWatches();
     },

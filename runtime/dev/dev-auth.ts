@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import type { AdapterAuth } from '../adapter';
 
 export interface DevAuth {
-  /** The adapter option of an application. */
-  authFor(application: string): AdapterAuth;
+  /** The adapter option of an application (with mtls, issues its client certificate on first use). */
+  authFor(application: string): Promise<AdapterAuth>;
   /** The line printed for an application whose adapter listens on `url` (`http(s)://host:port`). */
   lineFor(application: string, url: string): string;
   /** Lines printed once (the warning that authentication is off, or where the certificates are). */
@@ -28,35 +28,37 @@ function sampleEvent(application: string): string {
   return JSON.stringify({ specversion: '1.0', id: 'dev-1', source: application, type: 'sample.event', data: { hello: 'world' } });
 }
 
-export async function prepareDevAuth(mode: 'none' | 'mtls', applications: readonly string[]): Promise<DevAuth> {
+export async function prepareDevAuth(mode: 'none' | 'mtls'): Promise<DevAuth> {
   if (mode === 'none') {
     return {
-      authFor: () => ({ mode: 'none' }),
+      authFor: async () => ({ mode: 'none' }),
       lineFor: (app, url) => `application ${app}: ${url}/events`,
       notes: [AUTH_OFF_WARNING],
       remove: () => undefined,
     };
   }
+  // Loaded only here: plain `dev` never pulls in the certificate library.
+  const { createThrowawayCa } = await import('../http/throwaway-ca');
+  const ca = await createThrowawayCa('event-mesh dev CA');
+  const server = await ca.issue({ commonName: 'localhost', dnsNames: ['localhost'], ips: ['127.0.0.1', '::1'], usage: 'server' });
   const dir = mkdtempSync(path.join(tmpdir(), 'event-mesh-dev-certs-'));
   const write = (name: string, text: string, secret = false) => {
     const file = path.join(dir, name);
     writeFileSync(file, text, { mode: secret ? 0o600 : 0o644 });
     return file;
   };
-  // Loaded only here: plain `dev` never pulls in the certificate library.
-  const { createThrowawayCa } = await import('../http/throwaway-ca');
-  const ca = await createThrowawayCa('event-mesh dev CA');
-  const server = await ca.issue({ commonName: 'localhost', dnsNames: ['localhost'], ips: ['127.0.0.1', '::1'], usage: 'server' });
   const caFile = write('ca.crt', ca.certPem);
   const certFile = write('server.crt', server.certPem);
   const keyFile = write('server.key', server.keyPem, true);
   const clients = new Map<string, { cert: string; key: string }>();
-  for (const app of applications) {
-    const c = await ca.issue({ commonName: app, usage: 'client' });
-    clients.set(app, { cert: write(`${app}.crt`, c.certPem), key: write(`${app}.key`, c.keyPem, true) });
-  }
   return {
-    authFor: () => ({ mode: 'mtls', certFile, keyFile, clientCaFile: caFile }),
+    authFor: async (app) => {
+      if (!clients.has(app)) {
+        const c = await ca.issue({ commonName: app, usage: 'client' });
+        clients.set(app, { cert: write(`${app}.crt`, c.certPem), key: write(`${app}.key`, c.keyPem, true) });
+      }
+      return { mode: 'mtls', certFile, keyFile, clientCaFile: caFile };
+    },
     lineFor: (app, url) => {
       const c = clients.get(app)!;
       return `application ${app}: curl --cacert ${shellQuote(caFile)} --cert ${shellQuote(c.cert)} --key ${shellQuote(c.key)} ${url}/events ` +

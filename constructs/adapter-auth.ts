@@ -77,6 +77,14 @@ export type AdapterAuthOptions = MtlsAuthOptions | TokenAuthOptions | NoAuthOpti
 /** The adapter's auth when no props pick one. */
 export const DEFAULT_ADAPTER_AUTH: AdapterAuthOptions = { mode: 'mtls' };
 
+/** Whether an adapter with this auth gets its certificates from cert-manager. */
+export function usesCertManager(auth: AdapterAuthOptions | undefined): boolean {
+  const a = auth ?? DEFAULT_ADAPTER_AUTH;
+  if (a.mode === 'mtls') return a.servingSecret === undefined || a.clientCertificate === true;
+  if (a.mode === 'token') return a.servingSecret === undefined;
+  return false;
+}
+
 export interface RenderedAdapterAuth {
   readonly mode: AdapterAuthOptions['mode'];
   /** The adapter serves HTTPS. */

@@ -5,7 +5,7 @@ import {
   CHANNEL_KINDS, DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, PART_OF, PART_OF_LABEL,
   brokerIngressUrl, natsUrl, type ChannelKind, type MeshAddressing,
 } from './api';
-import { renderMeshCa, type IssuerReference } from './adapter-auth';
+import { renderMeshCa, usesCertManager, type IssuerReference } from './adapter-auth';
 import { Application, type ApplicationOptions } from './application';
 import { InMemoryChannelBackend, type ChannelBackend } from './channel-backend';
 import { makeClusterScoped } from './cluster-scoped';
@@ -177,6 +177,8 @@ export class EventMesh extends Construct implements MeshContext {
           || (props.applications ?? []).some((app) => app.adapter?.workload === 'knative-service'),
       });
     }
+    // Applications the controller renders later take their certificates from the mesh CA.
+    if (this.controller && usesCertManager(this.adapterDefaults.auth)) this.certificateIssuer();
 
     this.bindingScope = new Construct(this, 'Namespaces');
     this.applicationScope = new Construct(this, 'Applications');
@@ -309,5 +311,6 @@ export function controllerMeshSettings(props: EventMeshProps, channelKinds: read
     nats: props.nats,
     kafka: props.kafka ? kafka : undefined,
     adapters: props.adapters,
+    certificateIssuer: props.certificateIssuer,
   })) as Record<string, unknown>;
 }

@@ -143,7 +143,8 @@ describe('choosing the auth', () => {
   });
 
   test('existing Secrets by reference: no cert-manager objects at all', () => {
-    const manifests = render({ applications: [{
+    // Without the controller (which would render later Applications with the default auth).
+    const manifests = render({ controller: { enabled: false }, applications: [{
       name: 'byref',
       auth: { mode: 'mtls', servingSecret: 'byref-serving', clientCaSecret: 'partner-ca', clientCaKey: 'bundle.pem', clientIdentity: 'uri:spiffe://partner/byref', trustedProxies: ['10.0.0.0/8'] },
     }] });
@@ -165,9 +166,17 @@ describe('choosing the auth', () => {
     expect(validateManifests(manifests)).toBe(manifests.length);
   });
 
-  test('the mesh CA is not rendered when no adapter needs cert-manager', () => {
-    const manifests = render({ applications: [{ name: 'a', auth: { mode: 'none' } }] });
-    expect(manifests.filter((m) => m.apiVersion === 'cert-manager.io/v1')).toEqual([]);
+  test('the mesh CA is rendered when an adapter may need it: a static one, or one the controller renders later', () => {
+    const certManager = (props: EventMeshProps) => render(props).filter((m) => m.apiVersion === 'cert-manager.io/v1').map((m) => `${m.kind} ${m.metadata!.name}`).sort();
+    const ca = ['Certificate event-mesh-ca', 'Issuer event-mesh-ca', 'Issuer event-mesh-selfsigned'];
+    expect(certManager({ applications: [{ name: 'a', auth: { mode: 'none' } }], controller: { enabled: false } })).toEqual([]);
+    expect(certManager({ adapters: { auth: { mode: 'none' } }, applications: [{ name: 'a' }] })).toEqual([]);
+    // No static application, but the controller renders Applications with the default (mTLS) auth.
+    expect(certManager({})).toEqual(ca);
+    expect(certManager({ controller: { enabled: false } })).toEqual([]);
+    // The controller's mesh settings carry a custom issuer, so its Certificates reference the same one.
+    const settings = render({ certificateIssuer: { name: 'corp-ca', kind: 'ClusterIssuer' } }).find((m) => m.kind === 'ConfigMap' && JSON.stringify(m).includes('corp-ca'));
+    expect(settings).toBeDefined();
   });
 
   test('an Ingress in TLS passthrough; its host is in the serving certificate', () => {

@@ -15,7 +15,7 @@ import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuratio
 export type Command = 'adapter' | 'dispatcher' | 'dev';
 export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
 
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'logFormat';
 
 export interface OptionSpec {
   /** Long flag without the dashes; undefined for env-only options (secrets). */
@@ -58,6 +58,10 @@ export interface CliConfig {
   devNats?: string;
   /** dev: first adapter port (then +1 per application). */
   adapterPort?: number;
+  /** json (one object per line, stdout) or pretty (readable lines, stderr). */
+  logFormat: 'json' | 'pretty';
+  /** dispatcher: fill the event_type label of the Knative-named metrics. */
+  metricsEventType: boolean;
 }
 
 const ALL: readonly Command[] = COMMANDS;
@@ -87,12 +91,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
   { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
+  { flag: 'log-format', env: 'LOG_FORMAT', key: 'logFormat', kind: 'logFormat', defaultText: { adapter: 'json', dispatcher: 'json', dev: 'pretty' }, commands: ALL, description: 'json: one JSON object per line on stdout; pretty: readable lines on stderr' },
+  { flag: 'metrics-event-type', env: 'METRICS_EVENT_TYPE', key: 'metricsEventType', kind: 'bool', defaultText: 'false', commands: ['dispatcher', 'dev'], description: 'fill the event_type label of event_count and the latency histograms (one series per event type)' },
 ];
 
 const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
   adapter: {},
   dispatcher: {},
-  dev: { channel: 'inmemory', host: '127.0.0.1' },
+  dev: { channel: 'inmemory', host: '127.0.0.1', logFormat: 'pretty' },
 };
 const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   port: '8080',
@@ -112,6 +118,8 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   clusterDomain: 'cluster.local',
   shutdownGraceMs: '25s',
   ackWaitMs: '30s',
+  logFormat: 'json',
+  metricsEventType: 'false',
 };
 
 /** A command-line mistake: printed as is, exit code 2. */
@@ -157,6 +165,9 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
     }
     case 'level':
       if (!LEVELS.includes(raw.trim())) throw bad(LEVELS.join(', '));
+      return raw.trim();
+    case 'logFormat':
+      if (!['json', 'pretty'].includes(raw.trim())) throw bad('json or pretty');
       return raw.trim();
     case 'channel':
       if (!['nats', 'kafka', 'inmemory'].includes(raw.trim())) throw bad('nats, kafka or inmemory');
@@ -315,11 +326,15 @@ function onShutdown(close: () => Promise<void>, log: (msg: string) => void): voi
 
 async function run(parsed: ParsedCommandLine): Promise<void> {
   const cfg = parsed.config!;
-  const { createLogger, createMetricsRegistry } = await import('./observability');
-  const logger = createLogger({ name: parsed.command, level: cfg.logLevel });
+  const { createLogger, createMetricsRegistry, prettyStream } = await import('./observability');
+  // One format per stream: pretty logs go to stderr (stdout keeps dev's own lines); JSON logs
+  // go to stdout (and dev's lines to stderr, so stdout parses as JSON lines).
+  const pretty = cfg.logFormat === 'pretty';
+  const logger = createLogger({ name: parsed.command, level: cfg.logLevel, ...(pretty ? { destination: prettyStream(process.stderr) } : {}) });
   if (parsed.command === 'dev') {
     const { startDev } = await import('./dev');
-    const dev = await startDev({ dir: parsed.positionals[0] ?? 'dist', config: cfg, logger, out: (line: string) => process.stdout.write(`${line}\n`) });
+    const lines = pretty ? process.stdout : process.stderr;
+    const dev = await startDev({ dir: parsed.positionals[0] ?? 'dist', config: cfg, logger, out: (line: string) => lines.write(`${line}\n`) });
     onShutdown(() => dev.close(), (m) => logger.info(m));
     return;
   }
@@ -339,6 +354,7 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
         shutdownGraceMs: cfg.shutdownGraceMs,
         ackWaitMs: cfg.ackWaitMs,
         topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
+        metricsEventType: cfg.metricsEventType,
       },
       { channel, ownsChannel: true, logger, registry },
     );

@@ -64,6 +64,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       shutdownGraceMs: cfg.shutdownGraceMs,
       ackWaitMs: cfg.ackWaitMs,
       serviceOverrides,
+      metricsEventType: cfg.metricsEventType,
       routingPollMs: 2000,
       topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
     },

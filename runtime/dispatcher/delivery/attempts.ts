@@ -73,9 +73,9 @@ export function sleep(ms: number, signals: (AbortSignal | undefined)[]): Promise
 }
 
 /**
- * Up to 1 + policy.retry attempts. `onRetry` is called before each retry. Throws
- * DeliveryAborted when shutdown interrupts it (the caller releases the message). `raw`:
- * see attemptOnce.
+ * Up to 1 + policy.retry attempts. `onRetry` is called before each retry, `onAttempt` after
+ * every attempt with its duration in milliseconds. Throws DeliveryAborted when shutdown
+ * interrupts it (the caller releases the message). `raw`: see attemptOnce.
  */
 export async function deliverWithRetries(
   target: Target,
@@ -84,9 +84,12 @@ export async function deliverWithRetries(
   deps: AttemptDeps,
   onRetry?: (retry: number, previous: AttemptResult) => void,
   raw?: Uint8Array,
+  onAttempt?: (result: AttemptResult, ms: number) => void,
 ): Promise<DeliveryOutcome> {
   for (let attempt = 0; ; attempt++) {
+    const started = onAttempt ? performance.now() : 0;
     const last = await attemptOnce(target, event, policy.timeoutMs, deps, raw);
+    onAttempt?.(last, performance.now() - started);
     const { outcome } = last;
     if (outcome.kind === 'response' && isSuccess(outcome.status)) return { ok: true, last, attempts: attempt + 1, final: false };
     const retryable = target.kind !== 'unresolvable' && isRetryable(outcome);

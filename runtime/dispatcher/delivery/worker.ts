@@ -19,6 +19,8 @@ import type { AttemptDeps } from './attempts';
 import { retryWaitMs } from './backoff';
 import { HeartbeatSweep, heartbeatPeriodMs } from './heartbeats';
 import { DeliveryAborted, HttpSender } from './http-sender';
+import type { AttemptResult } from './http-sender';
+import type { KnativeRoute } from '../knative-metrics';
 import type { DeliveryPolicy } from './policy';
 import { parseReply } from './replies';
 import { describeOutcome, isRetryable, outcomeStatus } from './retry';
@@ -66,6 +68,7 @@ export class DeliveryWorker {
   private routeLabels!: RouteLabels;
   private outcomeLabels!: Map<string, RouteLabels & { outcome: string }>;
   private targetCache?: { route: WorkerRoute; table: RoutingTable; target: Target };
+  private knativeLabels?: KnativeRoute;
 
   constructor(
     private route: WorkerRoute,
@@ -86,6 +89,8 @@ export class DeliveryWorker {
     const { kind, namespace, name } = this.route;
     this.routeLabels = { kind, namespace, name };
     this.outcomeLabels = new Map();
+    const reply = this.route.reply;
+    this.knativeLabels = kind === 'trigger' && reply && 'broker' in reply ? { namespace, broker: reply.broker.name, trigger: name } : undefined;
   }
 
   private outcome(outcome: string): RouteLabels & { outcome: string } {
@@ -105,6 +110,11 @@ export class DeliveryWorker {
     const target = this.deps.resolve(route.subscriber, route.namespace);
     this.targetCache = { route, table, target };
     return target;
+  }
+
+  /** Knative metric labels of a Trigger (namespace, broker, trigger); undefined for a Subscription. */
+  private knativeRoute(): KnativeRoute | undefined {
+    return this.knativeLabels;
   }
 
   get current(): WorkerRoute {
@@ -162,6 +172,7 @@ export class DeliveryWorker {
 
   /** The consumer's handler: settles the message exactly once. */
   async handle(message: ChannelMessage): Promise<void> {
+    const received = performance.now();
     const route = this.route;
     const log = this.deps.logger;
     if (this.stopping) {
@@ -179,11 +190,13 @@ export class DeliveryWorker {
       await message.ack();
       return;
     }
+    const knative = this.knativeRoute();
     if (!route.matches(event)) {
       this.deps.metrics.filtered.inc({ namespace: route.namespace, name: route.name });
       await message.ack();
       return;
     }
+    if (knative) this.deps.metrics.knative.processing(knative, event.type, performance.now() - received);
 
     this.heartbeats.add(message);
     const started = performance.now();
@@ -206,10 +219,14 @@ export class DeliveryWorker {
     const labels = this.labels();
     const deps = this.attemptDeps();
     const target = this.subscriberTarget(route);
+    const knative = this.knativeRoute();
+    const onAttempt = knative
+      ? (r: AttemptResult, ms: number) => metrics.knative.dispatch(knative, event.type, r.outcome.kind === 'response' ? r.outcome.status : 0, ms)
+      : undefined;
     const result = await deliverWithRetries(target, event, route.delivery, deps, (retry, previous) => {
       metrics.retried.inc(labels);
       logger.debug({ route: route.key, id: event.id, retry, target: target.label, outcome: describeOutcome(previous.outcome) }, 'retrying delivery');
-    }, raw);
+    }, raw, onAttempt);
 
     if (result.ok) {
       const forwarded = await this.forwardReply(route, event, result.last.headers, result.last.body, result.last.truncated);

@@ -21,6 +21,8 @@ export interface AttemptDeps {
   /** Aborts backoff waits only (shutdown started: do not start another attempt). */
   readonly stopWaiting?: AbortSignal;
   readonly maxRetryAfterMs?: number;
+  /** How a backoff wait is waited out. @default sleep (a timer that the signals cut short) */
+  readonly sleep?: (ms: number, signals: (AbortSignal | undefined)[]) => Promise<void>;
 }
 
 export interface DeliveryOutcome {
@@ -97,7 +99,7 @@ export async function deliverWithRetries(
     const retryAfter = outcome.kind === 'response' ? parseRetryAfter(outcome.retryAfter, Date.now(), deps.maxRetryAfterMs) : undefined;
     const wait = retryWaitMs(policy.backoffPolicy, policy.backoffDelayMs, attempt + 1, retryAfter);
     onRetry?.(attempt + 1, last);
-    if (wait > 0) await sleep(wait, [deps.signal, deps.stopWaiting]);
+    if (wait > 0) await (deps.sleep ?? sleep)(wait, [deps.signal, deps.stopWaiting]);
     else if (deps.signal.aborted || deps.stopWaiting?.aborted) throw new DeliveryAborted();
   }
 }

@@ -1,9 +1,9 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   CHANNEL_KINDS, DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, PART_OF, PART_OF_LABEL,
-  brokerIngressUrl, natsUrl, type ChannelKind, type MeshAddressing,
+  brokerIngressUrl, meshMermaid, natsUrl, type ChannelKind, type GraphObject, type MeshAddressing,
 } from './api';
 import { Application, type ApplicationOptions } from './application';
 import { InMemoryChannelBackend, type ChannelBackend } from './channel-backend';
@@ -213,6 +213,16 @@ export class EventMesh extends Construct implements MeshContext {
   /** The NATS client URL, when NATS is deployed. */
   public get natsUrl(): string | undefined {
     return this.nats ? natsUrl(this.addressing) : undefined;
+  }
+
+  /**
+   * The wiring of every chart in this App (applications, channels, brokers, Triggers with
+   * their filters, subscribers, dead-letter sinks) as a Mermaid flowchart, for your docs.
+   * The same drawing as `event-mesh graph` prints from the synthesized manifests.
+   */
+  public toMermaid(): string {
+    const charts = this.node.root.node.findAll().filter((c): c is Chart => Chart.isChart(c));
+    return meshMermaid(charts.flatMap((c) => c.toJson() as GraphObject[]));
   }
 
   private requireKind(kind: ChannelKind, field: string): ChannelKind {

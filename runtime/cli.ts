@@ -12,10 +12,10 @@ import { parseArgs } from 'node:util';
 import type { ChannelConfig } from './channel/factory';
 import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuration, parseIsoDuration, ROUTING_MOUNT_PATH } from '../constructs/api';
 
-export type Command = 'adapter' | 'dispatcher' | 'dev';
-export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
+export type Command = 'adapter' | 'dispatcher' | 'dev' | 'graph';
+export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'graph'];
 
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'logFormat';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'logFormat' | 'graphFormat';
 
 export interface OptionSpec {
   /** Long flag without the dashes; undefined for env-only options (secrets). */
@@ -62,9 +62,12 @@ export interface CliConfig {
   logFormat: 'json' | 'pretty';
   /** dispatcher: fill the event_type label of the Knative-named metrics. */
   metricsEventType: boolean;
+  /** graph: mermaid or dot. */
+  graphFormat: 'mermaid' | 'dot';
 }
 
-const ALL: readonly Command[] = COMMANDS;
+/** The commands that run the mesh (graph only reads manifests). */
+const ALL: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
 
 export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'port', env: 'PORT', key: 'port', kind: 'port', defaultText: '8080', commands: ALL, description: 'HTTP port (dev: the broker ingress; adapters follow from --adapter-port)' },
@@ -92,6 +95,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
   { flag: 'log-format', env: 'LOG_FORMAT', key: 'logFormat', kind: 'logFormat', defaultText: { adapter: 'json', dispatcher: 'json', dev: 'pretty' }, commands: ALL, description: 'json: one JSON object per line on stdout; pretty: readable lines on stderr' },
+  { flag: 'format', env: 'EVENT_MESH_GRAPH_FORMAT', key: 'graphFormat', kind: 'graphFormat', defaultText: 'mermaid', commands: ['graph'], description: 'mermaid (a flowchart GitHub renders) or dot (Graphviz)' },
   { flag: 'metrics-event-type', env: 'METRICS_EVENT_TYPE', key: 'metricsEventType', kind: 'bool', defaultText: 'false', commands: ['dispatcher', 'dev'], description: 'fill the event_type label of event_count and the latency histograms (one series per event type)' },
 ];
 
@@ -99,6 +103,7 @@ const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
   adapter: {},
   dispatcher: {},
   dev: { channel: 'inmemory', host: '127.0.0.1', logFormat: 'pretty' },
+  graph: {},
 };
 const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   port: '8080',
@@ -120,6 +125,7 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   ackWaitMs: '30s',
   logFormat: 'json',
   metricsEventType: 'false',
+  graphFormat: 'mermaid',
 };
 
 /** A command-line mistake: printed as is, exit code 2. */
@@ -165,6 +171,9 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
     }
     case 'level':
       if (!LEVELS.includes(raw.trim())) throw bad(LEVELS.join(', '));
+      return raw.trim();
+    case 'graphFormat':
+      if (!['mermaid', 'dot'].includes(raw.trim())) throw bad('mermaid or dot');
       return raw.trim();
     case 'logFormat':
       if (!['json', 'pretty'].includes(raw.trim())) throw bad('json or pretty');
@@ -227,7 +236,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new UsageError(`event-mesh ${command}: ${msg} (see event-mesh ${command} --help)`);
   }
   if (parsed.values.help) return { command, help: true, version: false, positionals: parsed.positionals };
-  const maxPositionals = command === 'dev' ? 1 : 0;
+  const maxPositionals = command === 'dev' || command === 'graph' ? 1 : 0;
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`event-mesh ${command}: unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])} (see event-mesh ${command} --help)`);
   }
@@ -264,6 +273,7 @@ const SUMMARY: Record<Command, string> = {
   adapter: 'HTTP source adapter of one application: POST /events (CloudEvents 1.0) and the legacy /v1/events, stored on the application channel',
   dispatcher: 'broker ingress (POST /<namespace>/<broker>), Subscription dispatch and Trigger delivery, with routing read from --routing',
   dev: 'everything in one process for local development: an adapter per application found in the manifests under [dir] (default dist) and the dispatcher',
+  graph: 'print the wiring of the manifests under [dir] (default dist) as a Mermaid flowchart (or --format dot): applications, channels, brokers, Triggers and their filters, subscribers, dead-letter sinks',
 };
 
 /** --help text: the commands, or one command's options with env var and default. */
@@ -284,9 +294,9 @@ export function helpText(command?: Command): string {
     const flag = o.flag ? `--${o.flag} <value>${o.multiple ? ' (repeatable)' : ''}` : '(no flag)';
     return `  ${flag}\n      ${o.description}\n      env ${o.env}; default ${dflt}`;
   });
-  const usage = command === 'dev' ? 'event-mesh dev [dir] [options]' : `event-mesh ${command} [options]`;
+  const usage = command === 'dev' || command === 'graph' ? `event-mesh ${command} [dir] [options]` : `event-mesh ${command} [options]`;
   const extra =
-    command === 'dev'
+    command === 'dev' || command === 'graph'
       ? ['', 'Arguments:', '  [dir]  directory with the synthesized manifests (default dist)']
       : [];
   return [`Usage: ${usage}`, '', SUMMARY[command], ...extra, '', 'Options:', ...rows, '  --help, -h\n      show this help'].join('\n');
@@ -413,6 +423,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     return 0;
   }
   try {
+    if (parsed.command === 'graph') {
+      const { graphOfDirectory } = await import('./graph');
+      const { text, problems } = await graphOfDirectory(parsed.positionals[0] ?? 'dist', parsed.config!.graphFormat);
+      for (const p of problems) process.stderr.write(`warning: ${p}\n`);
+      process.stdout.write(text);
+      return 0;
+    }
     await run(parsed);
     return undefined; // keeps running until a signal
   } catch (err) {

@@ -4,3 +4,4 @@ export * from './attributes';
 export * from './trigger-spec';
 export * from './wiring';
 export * from './delivery-defaults';
+export * from './graph';

@@ -17,7 +17,7 @@ import type { Dispatcher } from '../dispatcher';
 import { readManifests } from '../dispatcher/routing/manifests';
 import { createMetricsRegistry } from '../observability';
 import type { Logger } from '../observability';
-import { discoverApplications, findUnmappedServices, parseServiceMap } from './discovery';
+import { DEV_READ_OPTIONS, discoverApplications, findUnmappedServices, parseServiceMap } from './discovery';
 import type { DevApplication } from './discovery';
 
 export { discoverApplications, findUnmappedServices, parseServiceMap, ServiceMap } from './discovery';
@@ -44,8 +44,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   if (!existsSync(dir)) {
     throw new Error(`manifest directory ${dir} does not exist: synthesize first (npm run synth) or pass the directory, e.g. event-mesh dev dist`);
   }
-  // Files directly in the directory: a cdk8s dist/ may hold other apps' output in subdirectories.
-  const readOptions = { expandRoutingConfigMap: true, maxDepth: 0 };
+  const readOptions = DEV_READ_OPTIONS;
   const manifests = await readManifests(dir, readOptions);
   for (const p of manifests.problems) logger.warn({ problem: p }, 'manifest problem');
   const applications = discoverApplications(manifests.objects);

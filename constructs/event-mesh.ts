@@ -13,6 +13,7 @@ import { Dispatcher, type DispatcherOptions } from './dispatcher';
 import { configError, shown } from './errors';
 import type { HttpAdapterOptions } from './http-adapter';
 import { KafkaChannel, type KafkaChannelOptions } from './kafka-channel';
+import { Monitoring, type MonitoringOptions } from './monitoring';
 import type { MeshContext } from './mesh-context';
 import { NamespaceBinding } from './namespace-binding';
 import { NatsJetStream, resolveStreamSettings, type NatsJetStreamOptions } from './nats-jetstream';
@@ -58,6 +59,8 @@ export interface EventMeshProps {
   readonly logLevel?: LogLevel;
   /** The dispatcher (data plane). @default - see DispatcherOptions */
   readonly dataPlane?: DispatcherOptions;
+  /** Prometheus scraping of the dispatcher (`{ serviceMonitor: true }`). @default - none */
+  readonly monitoring?: MonitoringOptions;
   /** Defaults for every application's HTTP adapter. @default - see HttpAdapterOptions */
   readonly adapters?: HttpAdapterOptions;
   /** Namespaces to bind (Namespace + `default` Broker) even if no application sends to them. @default [] */
@@ -86,6 +89,8 @@ export class EventMesh extends Construct implements MeshContext {
   /** Undefined when no channel uses Kafka. */
   public readonly kafka?: KafkaChannel;
   public readonly dispatcher: Dispatcher;
+  /** The ServiceMonitor and its NetworkPolicy, when `monitoring` is set. */
+  public readonly monitoring?: Monitoring;
   /** Enabled channel kinds. */
   public readonly channelKinds: readonly ChannelKind[];
 
@@ -141,6 +146,9 @@ export class EventMesh extends Construct implements MeshContext {
       defaultChannel: this.defaultChannel,
       backends: [...this.backends.values()],
     });
+    if (props.monitoring) {
+      this.monitoring = new Monitoring(this, 'Monitoring', { ...props.monitoring, dispatcher: this.dispatcher, networkPolicy: props.dataPlane?.networkPolicy ?? true });
+    }
 
     this.bindingScope = new Construct(this, 'Namespaces');
     this.applicationScope = new Construct(this, 'Applications');

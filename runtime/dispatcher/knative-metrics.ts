@@ -63,28 +63,49 @@ export function createKnativeMetrics(registry: Registry, options: KnativeMetrics
     registers,
   });
   const type = (t: string | undefined) => (options.eventTypeLabel && t ? t : '');
-  const labels = (route: KnativeRoute, eventType: string | undefined, status: number) => ({
-    namespace_name: route.namespace,
-    broker_name: route.broker,
-    trigger_name: route.trigger ?? '',
-    event_type: type(eventType),
-    response_code: String(status),
-    response_code_class: responseCodeClass(status),
-    container_name: route.trigger === undefined ? 'ingress' : 'filter',
-  });
+  // Per-series children, created once: the hot path does one Map lookup per event, no label hashing.
+  type Series = { count: ReturnType<typeof count.labels>; dispatch: ReturnType<typeof dispatch.labels> };
+  const series = new Map<string, Series>();
+  const seriesFor = (route: KnativeRoute, eventType: string | undefined, status: number): Series => {
+    const t = type(eventType);
+    const key = `${route.namespace}\0${route.broker}\0${route.trigger ?? ''}\0${t}\0${status}`;
+    let s = series.get(key);
+    if (!s) {
+      const l = {
+        namespace_name: route.namespace,
+        broker_name: route.broker,
+        trigger_name: route.trigger ?? '',
+        event_type: t,
+        response_code: String(status),
+        response_code_class: responseCodeClass(status),
+        container_name: route.trigger === undefined ? 'ingress' : 'filter',
+      };
+      s = { count: count.labels(l), dispatch: dispatch.labels(l) };
+      series.set(key, s);
+    }
+    return s;
+  };
+  const processingSeries = new Map<string, ReturnType<typeof processing.labels>>();
   return {
     ingress(route, eventType, status, dispatchMs) {
-      const l = labels(route, eventType, status);
-      count.inc(l);
-      if (dispatchMs !== undefined) dispatch.observe(l, dispatchMs);
+      const s = seriesFor(route, eventType, status);
+      s.count.inc();
+      if (dispatchMs !== undefined) s.dispatch.observe(dispatchMs);
     },
     dispatch(route, eventType, status, dispatchMs) {
-      const l = labels(route, eventType, status);
-      count.inc(l);
-      dispatch.observe(l, dispatchMs);
+      const s = seriesFor(route, eventType, status);
+      s.count.inc();
+      s.dispatch.observe(dispatchMs);
     },
     processing(route, eventType, ms) {
-      processing.observe({ namespace_name: route.namespace, broker_name: route.broker, trigger_name: route.trigger ?? '', event_type: type(eventType), container_name: 'filter' }, ms);
+      const t = type(eventType);
+      const key = `${route.namespace}\0${route.broker}\0${route.trigger ?? ''}\0${t}`;
+      let h = processingSeries.get(key);
+      if (!h) {
+        h = processing.labels({ namespace_name: route.namespace, broker_name: route.broker, trigger_name: route.trigger ?? '', event_type: t, container_name: 'filter' });
+        processingSeries.set(key, h);
+      }
+      h.observe(ms);
     },
   };
 }

@@ -4,6 +4,7 @@
  * Trigger to the subscriber and to the dead-letter sink: `event-mesh dev` in process, real
  * HTTP subscribers.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -107,6 +108,20 @@ describe('through the mesh', () => {
     }
     // The dead-letter sink got the dead-letter event (with Knative's error extensions), same trace.
     expect(dls.requests.find((r) => r.event?.id === 'traced-1')!.headers['ce-knativeerrorcode']).toBe('500');
+  });
+
+  test('the legacy /v1/events endpoint takes the W3C headers too', async () => {
+    const tp = '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01';
+    const id = randomUUID();
+    const res = await fetch(adapterUrl().replace(/\/events$/, '/v1/events'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: tp },
+      body: JSON.stringify({ 'event-type': 'order.created', 'event-type-version': 'v1', 'event-id': id, 'event-time': '2026-01-01T00:00:00Z', data: { n: 3 } }),
+    });
+    expect([res.status, await res.text()]).toEqual([200, expect.any(String)]);
+    await ok.waitFor((s) => s.accepted.some((r) => r.event?.id === id), 20_000);
+    const got = ok.requests.find((r) => r.event?.id === id)!;
+    expect([got.headers.traceparent, got.headers['ce-traceparent']]).toEqual([tp, tp]);
   });
 
   test('the extension attributes of a structured event come out as both header forms', async () => {

@@ -2,6 +2,9 @@
 import { Chart, Testing } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { destinationUrl } from '../../constructs/api';
+import { findUnmappedServices, parseServiceMap } from '../../runtime/dev/discovery';
+import { resolveTarget } from '../../runtime/dispatcher/delivery/targets';
+import { buildRoutingTable } from '../../runtime/dispatcher/routing';
 import { EventMesh, Sink, Trigger } from '../../constructs';
 import { find, synth } from '../support/synth';
 import { validateManifests } from '../support/validate-manifests';
@@ -67,4 +70,19 @@ test('Sink.service(name, { port, namespace, path })', () => {
   expect(Sink.service('fn', { port: 8080, namespace: 'shop', path: '/e' })).toEqual({ uri: 'http://fn.shop.svc.cluster.local:8080/e' });
   expect(() => Sink.service('fn', { port: 8080 })).toThrow(/port other than 80 is addressed by URL, which needs the namespace; pass \{ namespace/);
   expect(() => Sink.service('fn', { port: 0 })).toThrow(/port must be a whole number from 1 to 65535, got 0/);
+});
+
+test('event-mesh dev: --map name.namespace covers a Service addressed on another port, and the warning says so', () => {
+  const chart = chartIn('shop');
+  const svc = new kplus.Service(chart, 'orders', { ports: [{ port: 8080 }] });
+  const subscriber = Sink.fromService(svc, { path: '/in' });
+  const { table } = buildRoutingTable([
+    { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'shop' } },
+    { apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't', namespace: 'shop' }, spec: { broker: 'default', subscriber } },
+  ]);
+  expect(findUnmappedServices(table, parseServiceMap([])).map((u) => u.service)).toEqual([`${svc.name}.shop`]);
+  const map = parseServiceMap([`${svc.name}.shop=http://127.0.0.1:3000`]);
+  expect(findUnmappedServices(table, map)).toEqual([]);
+  const addressing = { systemNamespace: 'event-mesh-system', integrationNamespace: 'kyma-integration', clusterDomain: 'cluster.local' };
+  expect(resolveTarget(subscriber, 'shop', table, { addressing, serviceOverrides: map })).toMatchObject({ kind: 'http', url: 'http://127.0.0.1:3000/in' });
 });

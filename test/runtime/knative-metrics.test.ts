@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { InMemoryChannel } from '../../runtime/channel/in-memory';
+import { toChannelBytes } from '../../runtime/cloudevents';
 import { startDispatcher } from '../../runtime/dispatcher';
 import type { Dispatcher } from '../../runtime/dispatcher';
 import { responseCodeClass } from '../../runtime/dispatcher/knative-metrics';
@@ -39,8 +40,10 @@ let d: Dispatcher | undefined;
 let sub: Subscriber;
 const NS = 'shop';
 
+let channel: InMemoryChannel;
 async function start(metricsEventType: boolean) {
   sub = await startSubscriber({ behavior: failFirst(1, 503) });
+  channel = new InMemoryChannel();
   writeFileSync(
     path.join(dir, 'routing.yaml'),
     [
@@ -51,9 +54,16 @@ async function start(metricsEventType: boolean) {
         metadata: { name: 'orders', namespace: NS },
         spec: { broker: 'default', filter: { attributes: { type: 'order.created' } }, subscriber: { uri: sub.url }, delivery: { retry: 2, backoffPolicy: 'linear', backoffDelay: 'PT0.01S' } },
       },
+      { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', metadata: { name: 'commerce', namespace: 'kyma-integration' } },
+      {
+        apiVersion: 'messaging.knative.dev/v1',
+        kind: 'Subscription',
+        metadata: { name: 'commerce-shop-default', namespace: 'kyma-integration' },
+        spec: { channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', name: 'commerce' }, subscriber: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default', namespace: NS } } },
+      },
     ].map((o) => stringify(o)).join('---\n'),
   );
-  d = await startDispatcher({ port: 0, host: '127.0.0.1', routingDir: dir, routingPollMs: 60_000, metricsEventType }, { channel: new InMemoryChannel(), ownsChannel: true });
+  d = await startDispatcher({ port: 0, host: '127.0.0.1', routingDir: dir, routingPollMs: 60_000, metricsEventType }, { channel, ownsChannel: true });
 }
 
 const post = (type: string, broker = 'default') =>
@@ -96,6 +106,16 @@ test('broker ingress and Trigger delivery report event_count, event_dispatch_lat
   expect(text).toMatch(/event_dispatch_latencies_bucket\{le="1",/);
   // Ours are still there.
   expect(text).toContain('event_mesh_dispatcher_delivered_total');
+});
+
+test("events an application's Subscription stores on the broker in process count as broker ingress, as Knative's ingress would count them", async () => {
+  await start(false);
+  const event = { specversion: '1.0', id: 'from-app', source: 'commerce', type: 'order.created', data: { n: 1 } };
+  await channel.publish('channel.kyma-integration.commerce', toChannelBytes(event));
+  await sub.waitFor((s) => s.accepted.some((r) => r.event?.id === 'from-app'), 10_000);
+  const text = await metricsAfterDelivery();
+  expect(sample(text, 'event_count', { namespace_name: NS, broker_name: 'default', trigger_name: '', event_type: '', container_name: 'ingress', response_code: '202', response_code_class: '2xx' })).toBe(1);
+  expect(sample(text, 'event_dispatch_latencies_count', { namespace_name: NS, broker_name: 'default', trigger_name: '', event_type: '', container_name: 'ingress', response_code: '202', response_code_class: '2xx' })).toBe(1);
 });
 
 test('event_type is filled only when the flag allows it', async () => {

@@ -117,6 +117,18 @@ export class DeliveryWorker {
     return this.knativeLabels;
   }
 
+  /**
+   * Events stored in process on a served broker (a Subscription's application channel → broker
+   * hop, replies) are what Knative's broker ingress would have received over HTTP: counted as
+   * ingress in the Knative-named metrics, with the status the store answered.
+   */
+  private brokerIngressRecorder(target: Target, eventType: string): ((r: AttemptResult, ms: number) => void) | undefined {
+    if (target.kind !== 'broker') return undefined;
+    const knative = this.deps.metrics.knative;
+    const route = { namespace: target.namespace, broker: target.broker };
+    return (r, ms) => knative.ingress(route, eventType, statusOf(r), ms);
+  }
+
   get current(): WorkerRoute {
     return this.route;
   }
@@ -221,8 +233,8 @@ export class DeliveryWorker {
     const target = this.subscriberTarget(route);
     const knative = this.knativeRoute();
     const onAttempt = knative
-      ? (r: AttemptResult, ms: number) => metrics.knative.dispatch(knative, event.type, r.outcome.kind === 'response' ? r.outcome.status : 0, ms)
-      : undefined;
+      ? (r: AttemptResult, ms: number) => metrics.knative.dispatch(knative, event.type, statusOf(r), ms)
+      : this.brokerIngressRecorder(target, event.type);
     const result = await deliverWithRetries(target, event, route.delivery, deps, (retry, previous) => {
       metrics.retried.inc(labels);
       logger.debug({ route: route.key, id: event.id, retry, target: target.label, outcome: describeOutcome(previous.outcome) }, 'retrying delivery');
@@ -294,7 +306,7 @@ export class DeliveryWorker {
         'broker' in route.reply
           ? { kind: 'broker', namespace: route.reply.broker.namespace, broker: route.reply.broker.name, label: `broker ${route.reply.broker.namespace}/${route.reply.broker.name}` }
           : this.deps.resolve(route.reply.destination, route.namespace);
-      const res = await deliverWithRetries(target, decision.event as CloudEventJson, route.delivery, this.attemptDeps());
+      const res = await deliverWithRetries(target, decision.event as CloudEventJson, route.delivery, this.attemptDeps(), undefined, undefined, this.brokerIngressRecorder(target, reply.type));
       if (!res.ok) {
         if (!res.final) return false;
         metrics.replies.inc({ ...rl, outcome: 'rejected' });
@@ -305,4 +317,9 @@ export class DeliveryWorker {
     }
     return true;
   }
+}
+
+/** The HTTP status of an attempt; 0 when no response came back (Knative's convention). */
+function statusOf(r: AttemptResult): number {
+  return r.outcome.kind === 'response' ? r.outcome.status : 0;
 }

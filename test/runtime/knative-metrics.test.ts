@@ -110,7 +110,7 @@ test('broker ingress and Trigger delivery report event_count, event_dispatch_lat
 
 test("events an application's Subscription stores on the broker in process count as broker ingress, as Knative's ingress would count them", async () => {
   await start(false);
-  const event = { specversion: '1.0', id: 'from-app', source: 'commerce', type: 'order.created', data: { n: 1 } };
+  const event = { specversion: '1.0' as const, id: 'from-app', source: 'commerce', type: 'order.created', data: { n: 1 } };
   await channel.publish('channel.kyma-integration.commerce', toChannelBytes(event));
   await sub.waitFor((s) => s.accepted.some((r) => r.event?.id === 'from-app'), 10_000);
   const text = await metricsAfterDelivery();

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { missingPulumiPeers, PULUMI_PEERS } from '../../stacks/peers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSC = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -30,6 +31,10 @@ jest.setTimeout(240_000);
 let work: string;
 let tarball: string;
 let files: string[];
+
+const missing = (id: string): never => {
+  throw new Error(`Cannot find module '${id}'`);
+};
 
 /** Run a command; a failure throws with its stdout and stderr in the message. */
 function run(cmd: string, args: string[], cwd: string): string {
@@ -78,6 +83,10 @@ test('Pulumi packages are optional peers (and dev dependencies), cloudevents a d
     expect(PKG.peerDependenciesMeta[p]).toEqual({ optional: true });
     expect(PKG.devDependencies[p]).toBeDefined();
   }
+  // The list event-mesh/stacks checks at import is the list of Pulumi peers.
+  expect(missingPulumiPeers()).toEqual([]);
+  expect(missingPulumiPeers((id) => (id === '@pulumi/azure-native' ? missing(id) : id))).toEqual(['@pulumi/azure-native']);
+  expect([...PULUMI_PEERS].sort()).toEqual(Object.keys(PKG.peerDependencies).filter((p) => p.startsWith('@pulumi/')).sort());
   expect(PKG.dependencies.cloudevents).toBeUndefined();
   expect(PKG.devDependencies.cloudevents).toBeDefined();
   expect(PKG.scripts.prepare).toBe('npm run build');
@@ -125,7 +134,9 @@ test('installed without Pulumi: a chart with EventMesh + Trigger type-checks and
   expect(() => run(process.execPath, [TSC, '-p', 'tsconfig.bad.json', '--noEmit'], project)).toThrow(/Destination.*not assignable to type 'number'/s);
 
   expect(run(path.join(project, 'node_modules', '.bin', 'event-mesh'), ['--version'], project).trim()).toBe(PKG.version);
-  expect(() => run(process.execPath, ['-e', "require('event-mesh/stacks')"], project)).toThrow(/Cannot find module '@pulumi\//);
+  expect(() => run(process.execPath, ['-e', "require('event-mesh/stacks')"], project)).toThrow(
+    /event-mesh\/stacks needs @pulumi\/pulumi, @pulumi\/kubernetes, @pulumi\/azure-native \(optional peer dependencies of event-mesh.*\): npm install @pulumi\/pulumi @pulumi\/kubernetes @pulumi\/azure-native/,
+  );
 });
 
 test('the same project with the Pulumi packages added: event-mesh/stacks deploys the mesh under Pulumi mocks, type-checked', () => {

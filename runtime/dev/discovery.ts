@@ -19,10 +19,6 @@ import type { Destination } from '../../constructs/api';
 import type { ManifestObject } from '../dispatcher/routing/manifests';
 import type { RoutingTable } from '../dispatcher/routing/table';
 
-/** How dev (and `event-mesh graph`) read a manifest directory: files directly in it (a cdk8s
- * dist/ may hold other apps' output in subdirectories), the routing ConfigMap expanded. */
-export const DEV_READ_OPTIONS = { expandRoutingConfigMap: true, maxDepth: 0 } as const;
-
 export interface DevApplication {
   readonly name: string;
   readonly channelNamespace: string;

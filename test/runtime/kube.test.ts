@@ -53,15 +53,20 @@ describe('kube layer against the stand-in API server', () => {
     expect((client.list(KINDS.trigger)[0].spec as { filter?: unknown }).filter).toEqual({ attributes: { type: 'x' } });
   });
 
-  it('reconnects a dropped watch and resumes from its resourceVersion (no relist, nothing missed)', async () => {
+  /** Every event of a Trigger informer as "TYPE name", once it listed and its watch is open. */
+  async function watchTriggers(): Promise<string[]> {
     const seen: string[] = [];
     const w = await client.watch(KINDS.trigger, (type, obj) => seen.push(`${type} ${obj.metadata!.name}`));
     await w.synced;
     await until(() => api.openWatches() === 1, 10_000, 'the watch');
-    api.blockWatches(true);
-    api.dropWatches();
-    await client.apply(trigger('while-away'), 'test');
-    api.blockWatches(false);
+    return seen;
+  }
+
+  it('reconnects a dropped watch and resumes from its resourceVersion (no relist, nothing missed)', async () => {
+    const seen = await watchTriggers();
+    await api.disconnected(async () => {
+      await client.apply(trigger('while-away'), 'test');
+    });
     await until(() => seen.includes('ADDED while-away'), 10_000, 'the event made while disconnected');
     await client.apply(trigger('after'), 'test');
     await until(() => seen.includes('ADDED after'), 10_000, 'the event after reconnecting');
@@ -71,17 +76,17 @@ describe('kube layer against the stand-in API server', () => {
   it('410 Gone: a too-old resourceVersion makes it list again and report what it missed', async () => {
     await client.apply(trigger('stays'), 'test');
     await client.apply(trigger('goes'), 'test');
-    const seen: string[] = [];
-    const w = await client.watch(KINDS.trigger, (type, obj) => seen.push(`${type} ${obj.metadata!.name}`));
-    await w.synced;
-    await until(() => api.openWatches() === 1, 10_000, 'the watch');
-    api.blockWatches(true);
-    api.dropWatches();
-    await client.apply(trigger('new'), 'test');
-    await client.delete(KINDS.trigger, { ...KINDS.trigger, namespace: 'shop', name: 'goes' });
-    await client.apply(trigger('stays', { filter: { attributes: { type: 'changed' } } }), 'test');
-    api.compact(); // history gone: the informer's resourceVersion is now too old
-    api.blockWatches(false);
+    const seen = await watchTriggers();
+    // Changes made while the informer is cut off, whose history is then compacted away:
+    // its resourceVersion is too old when it reconnects.
+    await api.disconnected(
+      async () => {
+        await client.apply(trigger('new'), 'test');
+        await client.delete(KINDS.trigger, { ...KINDS.trigger, namespace: 'shop', name: 'goes' });
+        await client.apply(trigger('stays', { filter: { attributes: { type: 'changed' } } }), 'test');
+      },
+      { compact: true },
+    );
     await until(() => seen.length === 5, 10_000, 'the relist diff');
     expect(seen.slice(0, 2).sort()).toEqual(['ADDED goes', 'ADDED stays']);
     expect(seen.slice(2).sort()).toEqual(['ADDED new', 'DELETED goes', 'MODIFIED stays']);

@@ -120,6 +120,11 @@ export interface KubeApiServerHandle {
   blockWatches(blocked: boolean): void;
   /** Open watch connections right now. */
   openWatches(): number;
+  /**
+   * Clients cut off while `during` runs: open watches end and new ones wait; with `compact`
+   * the history of that time is then forgotten, so reconnecting clients get 410 Gone.
+   */
+  disconnected(during: () => Promise<void>, options?: { compact?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -601,6 +606,20 @@ export async function startKubeApiServer(options: { resources?: readonly Resourc
       if (!b) for (const r of pending.splice(0)) r();
     },
     openWatches: () => watchers.size,
+    disconnected: async (during, opts = {}) => {
+      blocked = true;
+      dropWatches();
+      try {
+        await during();
+        if (opts.compact) {
+          compactedBelow = rv;
+          log.length = 0;
+        }
+      } finally {
+        blocked = false;
+        for (const r of pending.splice(0)) r();
+      }
+    },
     close: async () => {
       blocked = false;
       for (const r of pending.splice(0)) r();

@@ -97,6 +97,42 @@ describe('kube layer against the stand-in API server', () => {
     await until(() => seen.includes('ADDED later'), 10_000, 'an event after the relist');
   });
 
+  it('reconnects with backoff while the API server fails, reporting each failure, and catches up when it is back', async () => {
+    const errors: { at: number; message: string }[] = [];
+    await client.close();
+    client = createKubeClient({ server: api.url, initialBackoffMs: 50, maxBackoffMs: 400, onError: (err) => errors.push({ at: Date.now(), message: err.message }) });
+    const seen = await watchTriggers();
+    api.failRequests(true);
+    api.dropWatches();
+    await until(() => errors.length >= 6, 20_000, 'five failed reconnects');
+    // The first error is the dropped connection; then each reconnect is refused.
+    const refused = errors.slice(1);
+    expect(refused.map((e) => e.message)).toEqual(refused.map(() => expect.stringMatching(/: 503 ServiceUnavailable: /)));
+    const gaps = refused.slice(1).map((e, i) => e.at - refused[i].at);
+    // The delay doubles from 50 ms: the later gaps are longer than the first (never a busy loop).
+    expect(gaps[gaps.length - 1]).toBeGreaterThanOrEqual(gaps[0]);
+    expect(gaps.every((g) => g >= 40)).toBe(true);
+    api.failRequests(false);
+    await client.apply(trigger('back'), 'test');
+    await until(() => seen.includes('ADDED back'), 10_000, 'the event after the API server came back');
+  });
+
+  it('410 Gone as a plain HTTP status (no watch cache) makes it list again too', async () => {
+    const strict = await startKubeApiServer({ goneAs: 'status' });
+    const c = createKubeClient({ server: strict.url, initialBackoffMs: 50 });
+    try {
+      const seen: string[] = [];
+      await (await c.watch(KINDS.trigger, (type, obj) => seen.push(`${type} ${obj.metadata!.name}`))).synced;
+      await until(() => strict.openWatches() === 1, 10_000, 'the watch');
+      await strict.disconnected(() => c.apply(trigger('missed'), 'test').then(() => undefined), { compact: true });
+      await until(() => seen.includes('ADDED missed'), 10_000, 'the relist');
+      expect(strict.requests.filter((r) => r.verb === 'list')).toHaveLength(2);
+    } finally {
+      await c.close();
+      await strict.close();
+    }
+  });
+
   it('server-side apply is idempotent, records the field manager and removes fields it no longer applies', async () => {
     const first = await client.apply(trigger('t', { filter: { attributes: { type: 'a' } }, delivery: { retry: 3 } }), 'event-mesh-controller');
     const again = await client.apply(trigger('t', { filter: { attributes: { type: 'a' } }, delivery: { retry: 3 } }), 'event-mesh-controller');

@@ -1,17 +1,11 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { httpSourceObject } from './api';
+import { httpSourceObject, type HttpSourceObjectArgs } from './api';
 import { configError } from './errors';
 import { requireDnsLabel } from './prop-checks';
 
-export interface HttpSourceProps {
-  readonly name: string;
-  readonly namespace: string;
-  /** Name of the application sending the events; the CloudEvents `source` it uses. */
-  readonly source: string;
-  /** @default - none */
-  readonly labels?: Readonly<Record<string, string>>;
-}
+/** Name, namespace, source and optional labels (constructs/api/resources). */
+export interface HttpSourceProps extends HttpSourceObjectArgs {}
 
 /** A Kyma `HTTPSource`: the HTTP endpoint (adapter) an external application posts events to. */
 export class HttpSource extends Construct {

@@ -5,6 +5,7 @@ export * from './channel';
 export * from './channel-backend';
 export * from './cluster-scoped';
 export * from './crds';
+export * from './controller';
 export * from './custom-resource-definition';
 export * from './dispatcher';
 export * from './errors';

@@ -28,8 +28,8 @@ export interface RuntimeDeploymentProps {
   readonly namespace: string;
   /** `app.kubernetes.io/component`, e.g. "dispatcher". */
   readonly component: string;
-  /** First CLI argument of the runtime: `event-mesh adapter|dispatcher`. */
-  readonly command: 'adapter' | 'dispatcher';
+  /** First CLI argument of the runtime: `event-mesh adapter|dispatcher|controller`. */
+  readonly command: 'adapter' | 'dispatcher' | 'controller';
   readonly image: ResolvedRuntimeImage;
   readonly replicas: number;
   /** Env of the container; gets the workload as scope (for imported Secrets). */

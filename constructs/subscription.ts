@@ -1,22 +1,11 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { subscriptionObject, validateDelivery, validateDestination, type DeliverySpec, type Destination } from './api';
+import { subscriptionObject, validateDelivery, validateDestination, type SubscriptionObjectArgs } from './api';
 import { specError } from './errors';
 import { requireDnsLabel } from './prop-checks';
 
-export interface SubscriptionProps {
-  readonly name: string;
-  readonly namespace: string;
-  /** Name of the Channel (in the same namespace) to subscribe to. */
-  readonly channel: string;
-  readonly subscriber: Destination;
-  /** Where the subscriber's replies go. @default - replies are dropped */
-  readonly reply?: Destination;
-  /** @default - the channel's delivery */
-  readonly delivery?: DeliverySpec;
-  /** @default - none */
-  readonly labels?: Readonly<Record<string, string>>;
-}
+/** Name, namespace, channel, subscriber and the optional reply, delivery and labels (constructs/api/resources). */
+export interface SubscriptionProps extends SubscriptionObjectArgs {}
 
 /** A Knative `messaging.knative.dev/v1` Subscription: a Channel's events to a subscriber. */
 export class Subscription extends Construct {

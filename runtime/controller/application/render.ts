@@ -48,6 +48,7 @@ function renderUncached(app: ApplicationOptions, mesh: ControllerMeshSettings): 
       channels: mesh.channels ?? [mesh.defaultChannel ?? 'nats'],
       createNamespaces: false,
       crds: { knative: false, kyma: false },
+      controller: { enabled: false },
       applications: [app],
     });
     return { eventMesh, application: eventMesh.applications[0] };

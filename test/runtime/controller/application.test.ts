@@ -171,3 +171,43 @@ describe('Application reconcile', () => {
     expect(desired.apply.find((o) => o.kind === 'Namespace')!.metadata!.labels).toEqual(INJECTION_LABELS);
   });
 });
+
+describe('the controller renders with the settings the EventMesh construct hands it', () => {
+  test.each([
+    ['nats with custom stream, image, log level and adapter defaults', {
+      image: { name: 'registry.example/runtime', tag: '1.2.3' }, logLevel: 'debug' as const,
+      nats: { persistence: { maxAge: '12h' } }, adapters: { replicas: 2, maxBodyBytes: 131072 },
+      applications: [{ name: 'erp', namespaces: ['finance'], description: 'ERP' }],
+    }],
+    ['kafka (a literal Secret kept out of the settings) as the application channel', {
+      channels: ['nats' as const, 'kafka' as const],
+      kafka: { provider: 'local' as const, insecureLiteralSecret: { brokersHostname: 'kafka', brokersPort: 9092, namespace: 'ns', username: 'u', password: 'p' } },
+      applications: [{ name: 'shop', namespaces: ['sales'], channel: 'kafka' as const }],
+    }],
+    ['other namespaces and cluster domain', {
+      addressing: { systemNamespace: 'mesh', integrationNamespace: 'apps', clusterDomain: 'corp.local' },
+      applications: [{ name: 'crm', namespaces: ['sales', 'support'] }],
+    }],
+  ])('%s: the mesh.json ConfigMap round trip gives the construct\'s objects', (_name, props) => {
+    const chart = new Chart(Testing.app(), 'user');
+    const mesh = new EventMesh(chart, 'mesh', props);
+    const manifests = Testing.synth(chart) as ManifestObject[];
+    const config = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata?.name === 'event-mesh-controller')!;
+    const settings = JSON.parse(config.data!['mesh.json']);
+    const env = Object.fromEntries(((manifests.find((m) => m.kind === 'Deployment' && m.metadata?.name === 'event-mesh-controller')!.spec as any)
+      .template.spec.containers[0].env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+    const context: ControllerContext = {
+      now: ctx.now,
+      mesh: { ...settings, addressing: { systemNamespace: env.SYSTEM_NAMESPACE, integrationNamespace: env.INTEGRATION_NAMESPACE, clusterDomain: env.CLUSTER_DOMAIN } },
+    };
+    const app = mesh.applications[0];
+    const json = (scope: { node: { findAll(): unknown[] } }) => scope.node.findAll()
+      .filter((c): c is ApiObject => ApiObject.isApiObject(c as ApiObject))
+      .map((o) => JSON.parse(JSON.stringify(o.toJson())) as ManifestObject);
+    const appObjects = json(app);
+    const cr = appObjects.find((o) => o.kind === 'Application')!;
+    const expected = [...appObjects.filter((o) => o.kind !== 'Application'), ...app.namespaces.flatMap((ns) => json(mesh.bindNamespace(ns)))];
+    const observed = [{ ...cr, metadata: { ...cr.metadata, uid: 'u' } }, ...app.namespaces.map((ns) => mapping(app.name, ns))];
+    expect(sorted(reconcileAll(observed, context).apply.map(withoutOwners))).toEqual(sorted(expected));
+  });
+});

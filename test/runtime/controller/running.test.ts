@@ -204,3 +204,90 @@ describe('the running controller against the stand-in API server', () => {
     }
   });
 });
+
+describe('two replicas: only the leader writes; the other takes over when it stops', () => {
+  test('one leads, the other only watches; after the leader stops the other leads and writes', async () => {
+    const api = await startKubeApiServer();
+    const clients = [0, 1].map(() => createKubeClient({ server: api.url, initialBackoffMs: 50, maxBackoffMs: 500 }));
+    const kubectl = createKubeClient({ server: api.url });
+    const controllers: RunningController[] = [];
+    try {
+      for (const [i, client] of clients.entries()) {
+        controllers.push(await startController({
+          client, context: { now: () => new Date() }, port: 0, host: '127.0.0.1', debounceMs: 20,
+          leaderElection: (callbacks) => runLeaderElection(client, {
+            namespace: 'event-mesh-system', name: 'event-mesh-controller', identity: `replica-${i}`, leaseDurationMs: 3000, ...callbacks,
+          }),
+        }));
+      }
+      await until(() => controllers.some((c) => c.isLeader()), 'a leader');
+      const leader = controllers.find((c) => c.isLeader())!;
+      const follower = controllers.find((c) => c !== leader)!;
+      expect(follower.isLeader()).toBe(false);
+      await kubectl.apply({
+        apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't', namespace: 'shop' },
+        spec: { broker: 'default', subscriber: { uri: 'http://fn.example/' } },
+      } as ManifestObject, 'kubectl');
+      await until(() => readyOf(api.get('eventing.knative.dev/v1', 'Trigger', 'shop', 't'))?.reason === 'BrokerDoesNotExist', 'status by the leader');
+      await follower.reconcileNow();
+      await follower.idle();
+      expect(follower.calls.map((c) => c.call).filter((c) => c !== 'watch')).toEqual([]);
+      expect(leader.calls.some((c) => c.call === 'patchStatus')).toBe(true);
+
+      await leader.stop(); // releases the Lease
+      await until(() => follower.isLeader(), 'the follower leading', 20_000);
+      await kubectl.apply({
+        apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 'u', namespace: 'shop' },
+        spec: { broker: 'other', subscriber: { uri: 'http://fn.example/' } },
+      } as ManifestObject, 'kubectl');
+      await until(() => readyOf(api.get('eventing.knative.dev/v1', 'Trigger', 'shop', 'u'))?.reason === 'BrokerDoesNotExist', 'status by the new leader');
+      expect(follower.calls.some((c) => c.call === 'patchStatus')).toBe(true);
+    } finally {
+      for (const c of controllers) await c.stop();
+      for (const c of clients) await c.close();
+      await kubectl.close();
+      await api.close();
+    }
+  }, 60_000);
+});
+
+describe('a failed write is requeued with backoff', () => {
+  test('status writes that fail twice are retried until they land; the error is logged with the attempt', async () => {
+    const api = await startKubeApiServer();
+    const real = createKubeClient({ server: api.url });
+    const kubectl = createKubeClient({ server: api.url });
+    let failures = 0;
+    const flaky: KubeClient = {
+      ...real,
+      async patchStatus(kind, ref, status, fieldManager) {
+        if (failures < 2) {
+          failures++;
+          throw new Error(`injected failure ${failures}`);
+        }
+        return real.patchStatus(kind, ref, status, fieldManager);
+      },
+    };
+    const logLines: Record<string, unknown>[] = [];
+    const destination = new Writable({ write(chunk, _enc, cb) { for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line)); cb(); } });
+    const controller = await startController({
+      client: flaky, context: { now: () => new Date() }, port: 0, host: '127.0.0.1', debounceMs: 20,
+      backoff: { baseDelayMs: 100, maxDelayMs: 1000 }, logger: createLogger({ level: 'warn', destination }),
+    });
+    try {
+      await kubectl.apply({
+        apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't', namespace: 'shop' },
+        spec: { broker: 'default', subscriber: { uri: 'http://fn.example/' } },
+      } as ManifestObject, 'kubectl');
+      await until(() => readyOf(api.get('eventing.knative.dev/v1', 'Trigger', 'shop', 't'))?.reason === 'BrokerDoesNotExist', 'the status after two failures');
+      expect(failures).toBe(2);
+      const retries = logLines.filter((l) => l.msg === 'write failed; retrying with backoff');
+      expect(retries.map((l) => [l.attempt, l.retryInMs])).toEqual([[1, 100], [2, 200]]);
+      expect(retries[0].err).toBe('injected failure 1');
+    } finally {
+      await controller.stop();
+      await real.close();
+      await kubectl.close();
+      await api.close();
+    }
+  }, 60_000);
+});

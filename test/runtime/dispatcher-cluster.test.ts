@@ -17,7 +17,7 @@ import { startDispatcher } from '../../runtime/dispatcher';
 import type { Dispatcher } from '../../runtime/dispatcher';
 import { ClusterRoutingSource } from '../../runtime/dispatcher/routing';
 import type { ManifestObject } from '../../runtime/dispatcher/routing';
-import { createKubeClient, KINDS } from '../../runtime/kube';
+import { createKubeClient, DISPATCHER_KUBE_VERBS, KINDS } from '../../runtime/kube';
 import type { KubeClient } from '../../runtime/kube';
 import { spawnCli } from '../support/cli-process';
 import { startSubscriber } from '../support/http-subscriber';
@@ -114,6 +114,8 @@ describe('dispatcher routing from the cluster (in process)', () => {
     await sleep(300);
     expect(orders.accepted).toHaveLength(1);
     expect(await channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'control'))).toBe(true);
+    // Read-only: exactly the verbs declared for the dispatcher's role.
+    expect(client.used()).toEqual(DISPATCHER_KUBE_VERBS);
   }, 60_000);
 
   it('a v1alpha1 Trigger applied to the cluster routes as v1', async () => {

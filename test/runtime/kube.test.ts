@@ -168,7 +168,7 @@ describe('kube layer against the stand-in API server', () => {
     expect(alpha?.spec).toEqual(v1?.spec);
   });
 
-  it('delete removes dependents through their ownerReferences (garbage collection); a missing object is fine', async () => {
+  it('delete removes dependents through their ownerReferences (garbage collection) and a Namespace\'s objects; a missing object is fine', async () => {
     const owner = await client.apply({ apiVersion: 'applicationconnector.kyma-project.io/v1alpha1', kind: 'Application', metadata: { name: 'commerce' } }, 'test');
     const uid = (owner.metadata as { uid: string }).uid;
     const ownerRef = { apiVersion: owner.apiVersion, kind: 'Application', name: 'commerce', uid, controller: true };
@@ -178,6 +178,10 @@ describe('kube layer against the stand-in API server', () => {
     await until(() => api.list('sources.kyma-project.io/v1alpha1', 'HTTPSource').length === 0, 10_000, 'garbage collection');
     expect(api.list('v1', 'ConfigMap')).toHaveLength(1);
     await expect(client.delete(KINDS.application, { ...KINDS.application, name: 'commerce' })).resolves.toBeUndefined();
+    // Deleting a Namespace removes what is in it, as the namespace controller does.
+    await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kyma-integration' } }, 'test');
+    await client.delete(KINDS.namespace, { ...KINDS.namespace, name: 'kyma-integration' });
+    await until(() => api.list('v1', 'ConfigMap').length === 0, 10_000, 'the namespace\'s objects to go');
   });
 
   it('records what it called as RBAC rules; the requests the stand-in saw are all declared in KUBE_VERBS', async () => {

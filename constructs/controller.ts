@@ -1,3 +1,4 @@
+/** The construct that deploys `event-mesh controller` (synth-time only; no I/O). */
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';

@@ -1,3 +1,4 @@
+/** Pure builders of the plain custom resources the constructs wrap and the controller applies. */
 export * from './types';
 export * from './broker';
 export * from './channel';

@@ -22,7 +22,7 @@ import { Channel, ChannelFullError, ChannelUnavailableError, TopicOptions } from
 import { ChannelConfig, createChannel, topicOptionsFor } from '../channel/factory';
 import { decodeHttpEvents, EventValidationError, isUriReference, toChannelBytes } from '../cloudevents';
 import type { CloudEventJson } from '../cloudevents';
-import { BodyTooLargeError, readBody, RequestAbortedError, sendError, sendJson } from '../http';
+import { answerClientError, BodyTooLargeError, readBody, RequestAbortedError, sendError, sendJson } from '../http';
 import { createLogger, createMetricsRegistry } from '../observability';
 import type { Logger, Registry } from '../observability';
 import { legacyError, LegacyRequestError, legacyToCloudEvent } from './legacy';
@@ -50,6 +50,8 @@ export interface AdapterOptions {
   readonly requestTimeoutMs?: number;
   /** Deadline for the request headers (slowloris). @default 10000 */
   readonly headersTimeoutMs?: number;
+  /** Deepest nesting of arrays and objects in a JSON body; deeper gets 400. @default 64 */
+  readonly maxJsonDepth?: number;
 }
 
 export interface AdapterDeps {
@@ -207,7 +209,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     let rawData: readonly (Uint8Array | undefined)[] | undefined;
     try {
       // rawData: a JSON body is stored as sent, not parsed (to validate it) and serialized again.
-      const decoded = decodeHttpEvents(req.headers, body, { rawData: true });
+      const decoded = decodeHttpEvents(req.headers, body, { rawData: true, maxJsonDepth: options.maxJsonDepth });
       events = decoded.events;
       mode = decoded.mode;
       rawData = decoded.rawData;
@@ -235,7 +237,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     if (!body) return;
     let ev: CloudEventJson;
     try {
-      ev = legacyToCloudEvent(body, application);
+      ev = legacyToCloudEvent(body, application, options.maxJsonDepth);
     } catch (e) {
       if (e instanceof LegacyRequestError) {
         metrics.rejected.inc({ reason: e.reason });
@@ -320,17 +322,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
       });
     },
   );
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    logger.debug({ err: err.message, code: err.code }, 'malformed HTTP request');
-    if (!socket.writable || (socket as unknown as { _httpMessage?: unknown })._httpMessage) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({ error: 'bad_request', message: `malformed HTTP request (${err.code ?? err.message})` });
-    // Reply, then drop the connection: the peer may never close its side (slowloris).
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
-  });
+  server.on('clientError', answerClientError(logger));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -46,3 +46,4 @@ export {
   percentDecode,
   percentEncode,
 } from './http';
+export { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT, exceedsJsonDepth, jsonDepth, jsonTooDeepMessage } from './json-depth';

@@ -64,6 +64,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       shutdownGraceMs: cfg.shutdownGraceMs,
       ackWaitMs: cfg.ackWaitMs,
       serviceOverrides,
+      maxJsonDepth: cfg.maxJsonDepth,
       routingPollMs: 2000,
       topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
     },
@@ -84,6 +85,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
           host: cfg.host,
           maxBodyBytes: cfg.maxBodyBytes,
           shutdownGraceMs: cfg.shutdownGraceMs,
+          maxJsonDepth: cfg.maxJsonDepth,
         },
         { channel, logger, registry: adapterRegistry },
       );

@@ -21,6 +21,8 @@ export interface IngressOptions {
   readonly maxBodyBytes: number;
   /** While shutting down new events are refused with 503. */
   readonly accepting: () => boolean;
+  /** Deepest nesting of arrays and objects in a JSON body; deeper gets 400. @default 64 */
+  readonly maxJsonDepth?: number;
 }
 
 export async function handleBrokerIngress(
@@ -54,7 +56,7 @@ export async function handleBrokerIngress(
   }
   try {
     const body = await readBody(req, options.maxBodyBytes);
-    const { events } = decodeHttpEvents(req.headers, body);
+    const { events } = decodeHttpEvents(req.headers, body, { maxJsonDepth: options.maxJsonDepth });
     await store.store(namespace, broker, events);
     count('accepted');
     res.writeHead(202, { 'content-length': 0 });

@@ -5,7 +5,8 @@
  *   file storage, limits retention, `max_age` from TopicOptions.maxAgeMs, `num_replicas`
  *   from replicas, `max_bytes` + discard `new` when maxBytes is set.
  * - One durable pull consumer per consumer name (`durableNameFor`), explicit ack,
- *   `ack_wait`, `max_ack_pending` = maxInFlight (1 when ordered), unlimited deliveries.
+ *   `ack_wait`, `max_ack_pending` = maxInFlight (1 when ordered), `max_deliver` =
+ *   maxDeliveries (unlimited when not given).
  * - publish resolves after the PubAck; publishes are pipelined (each awaits its own ack).
  * - maxInactivity: consumers get `inactive_threshold` (the server removes a durable that
  *   has had no pull requests for that long); a sweeper removes a stream whose topic has
@@ -829,7 +830,7 @@ export class JetStreamChannel implements Channel {
       ack_wait: nanos(Math.max(1, options.ackWaitMs)),
       max_ack_pending: options.ordered ? 1 : Math.max(1, options.maxInFlight),
       deliver_policy: options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
-      max_deliver: -1,
+      max_deliver: options.maxDeliveries ?? -1,
     };
     if (topicOptions.maxInactivityMs) want.inactive_threshold = nanos(topicOptions.maxInactivityMs);
     let info;
@@ -855,14 +856,15 @@ export class JetStreamChannel implements Channel {
     if (
       !sameNumber(c.ack_wait, want.ack_wait) ||
       !sameNumber(c.max_ack_pending, want.max_ack_pending) ||
-      !sameNumber(c.inactive_threshold, want.inactive_threshold)
+      !sameNumber(c.inactive_threshold, want.inactive_threshold) ||
+      !sameNumber(c.max_deliver, want.max_deliver)
     ) {
       await jsm.consumers.update(stream, durable, {
         ack_wait: want.ack_wait,
         max_ack_pending: want.max_ack_pending,
         inactive_threshold: want.inactive_threshold ?? 0,
         description: want.description,
-        max_deliver: -1,
+        max_deliver: want.max_deliver,
       });
     }
   }

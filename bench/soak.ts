@@ -5,8 +5,8 @@
  * same construct. First the capacity is measured (closed loop, end to end); then events
  * are offered at half of it for SOAK_DURATION (default 5m, e.g. `SOAK_DURATION=30s`), in
  * SOAK_INTERVALS slices (default 10). Per slice: accepted and delivered throughput, ingest
- * and end-to-end p50/p99. RSS of each process at the start and the end of the steady
- * phase must stay within 20 %. Results go to bench/results/soak-<time>.json; the exit code
+ * and end-to-end p50/p99. RSS of each process at the end of the steady phase must not
+ * exceed its start by more than 20 %. Results go to bench/results/soak-<time>.json; the exit code
  * is 1 when an accepted event was not delivered or an RSS grew past the bound.
  */
 import fs from 'node:fs';
@@ -97,7 +97,8 @@ async function main(): Promise<void> {
     }
     const rssEnd = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, rssBytes(pid)]));
     const rssGrowth = Object.fromEntries(Object.keys(pids).map((k) => [k, +((rssEnd[k] - rssStart[k]) / rssStart[k]).toFixed(3)]));
-    const rssOk = Object.values(rssGrowth).every((g) => Number.isFinite(g) && Math.abs(g) <= RSS_BOUND);
+    // Growth is what a leak shows; a process giving memory back (GC, nats-server's caches) is fine.
+    const rssOk = Object.values(rssGrowth).every((g) => Number.isFinite(g) && g <= RSS_BOUND);
     const results = {
       started: started.toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
     fs.mkdirSync(path.join('bench', 'results'), { recursive: true });
     const file = path.join('bench', 'results', `soak-${started.toISOString().replace(/[:.]/g, '-')}.json`);
     fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`RSS growth ${JSON.stringify(rssGrowth)} (bound ±${RSS_BOUND * 100} %): ${rssOk ? 'ok' : 'EXCEEDED'}; results in ${file}`);
+    console.log(`RSS growth ${JSON.stringify(rssGrowth)} (bound +${RSS_BOUND * 100} %): ${rssOk ? 'ok' : 'EXCEEDED'}; results in ${file}`);
     fs.rmSync(routingDir, { recursive: true, force: true });
     if (!rssOk || lost > 0) process.exitCode = 1;
   } finally {

@@ -26,14 +26,15 @@ const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 
 /**
- * True when some array or object in `text` nests deeper than `limit`. Linear in the text
- * and stops at the first container past the limit. It does not validate the JSON:
- * malformed text is left to JSON.parse (an unbalanced bracket only makes it count
- * deeper or shallower than a parser would, never loop). UTF-8 bytes of non-ASCII
- * characters are all >= 0x80, so scanning bytes is exact.
+ * The deepest nesting in `text`, or the first depth past `stopAbove` (scanning stops
+ * there). Linear in the text. It does not validate the JSON: malformed text is left to
+ * JSON.parse (an unbalanced bracket only makes it count deeper or shallower than a parser
+ * would, never loop). UTF-8 bytes of non-ASCII characters are all >= 0x80, so scanning
+ * bytes is exact.
  */
-export function exceedsJsonDepth(text: Uint8Array, limit: number): boolean {
+function scanDepth(text: Uint8Array, stopAbove: number): number {
   let depth = 0;
+  let max = 0;
   let inString = false;
   const n = text.length;
   for (let i = 0; i < n; i++) {
@@ -44,33 +45,25 @@ export function exceedsJsonDepth(text: Uint8Array, limit: number): boolean {
     } else if (c === QUOTE) {
       inString = true;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > limit) return true;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      depth--;
-    }
-  }
-  return false;
-}
-
-/** The deepest nesting in `text` (same rules as exceedsJsonDepth; for tests and messages). */
-export function jsonDepth(text: Uint8Array): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) {
-      inString = true;
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > max) max = depth;
+      if (++depth > max) {
+        max = depth;
+        if (max > stopAbove) return max;
+      }
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       depth--;
     }
   }
   return max;
+}
+
+/** True when some array or object in `text` nests deeper than `limit` (stops at the first). */
+export function exceedsJsonDepth(text: Uint8Array, limit: number): boolean {
+  return scanDepth(text, limit) > limit;
+}
+
+/** The deepest nesting in `text` (for tests and messages). */
+export function jsonDepth(text: Uint8Array): number {
+  return scanDepth(text, Infinity);
 }
 
 /** The 400 message for a body past the limit: names the limit and the setting. */

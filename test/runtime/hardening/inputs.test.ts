@@ -98,6 +98,17 @@ describe(`JSON nesting limit (default ${DEFAULT_MAX_JSON_DEPTH})`, () => {
   });
 });
 
+describe('legacy event-type over HTTP', () => {
+  test('10,000-character adversarial event-type values get their 400 while /healthz keeps answering', async () => {
+    const legacy = (type: string) => post(`${adapter.url}/v1/events`, { 'content-type': 'application/json' }, JSON.stringify({ 'event-type': type, 'event-type-version': 'v1', 'event-time': '2026-01-01T00:00:00Z', data: {} }));
+    const attacks = ['a'.repeat(9_999) + '!', 'a1'.repeat(5_000) + '-', 'a.'.repeat(5_000)];
+    const answers = await Promise.all([...attacks.map(legacy), fetch(`${adapter.url}/healthz`).then((r) => ({ status: r.status, text: '', json: () => ({}) }))]);
+    expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 200]);
+    for (const a of answers.slice(0, 3)) expect(a.json()).toMatchObject({ details: [{ field: 'event-type', type: 'invalid_field' }] });
+    expect((await legacy(`a${'.b1'.repeat(3_333)}`)).status).toBe(200);
+  });
+});
+
 /**
  * One raw HTTP exchange: write `chunks`, read until the server closes. With `readAfterSending`
  * the client reads nothing until its last byte is written, as a blocking client (curl,

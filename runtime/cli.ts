@@ -61,10 +61,6 @@ export interface CliConfig {
   devNats?: string;
   /** dev: first adapter port (then +1 per application). */
   adapterPort?: number;
-<<<<<<< HEAD
-  /** Deepest nesting of arrays and objects accepted in a JSON body. */
-  maxJsonDepth: number;
-=======
   /** controller: namespace of the adapters and channels. */
   integrationNamespace: string;
   /** controller: JSON file with the mesh settings Applications render with (EventMesh props). */
@@ -81,7 +77,8 @@ export interface CliConfig {
   requeueMaxDelayMs: number;
   resyncMs: number;
   knativeServing: boolean;
->>>>>>> main
+  /** Deepest nesting of arrays and objects accepted in a JSON body. */
+  maxJsonDepth: number;
 }
 
 /** The commands that move events (the controller only talks to the API server; `status` prints and exits). */
@@ -110,14 +107,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller', 'status'], description: "the cluster's DNS domain" },
   { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: WITH_CONTROLLER, description: 'on SIGTERM, how long in-flight work may finish' },
   { flag: 'ack-wait', env: 'ACK_WAIT', key: 'ackWaitMs', kind: 'duration', defaultText: '30s', commands: ['dispatcher', 'dev'], description: 'redeliver an event not acknowledged within this time (after a crash)' },
-<<<<<<< HEAD
   { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dispatcher', 'dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
   { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'urls', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
-  { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
-  { flag: 'max-json-depth', env: 'MAX_JSON_DEPTH', key: 'maxJsonDepth', kind: 'depth', defaultText: String(DEFAULT_MAX_JSON_DEPTH), commands: ALL, description: `deepest nesting of arrays and objects accepted in a JSON body (1 to ${MAX_JSON_DEPTH_LIMIT}); deeper gets 400 json_too_deep` },
-=======
-  { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
-  { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
   { flag: 'kubeconfig', env: 'KUBECONFIG', key: 'kubeconfig', kind: 'string', defaultText: 'in-cluster service account, else ~/.kube/config', commands: ['dispatcher', 'controller'], description: 'kubeconfig file for the API server (dispatcher: with --routing cluster)' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
   { flag: 'integration-namespace', env: 'INTEGRATION_NAMESPACE', key: 'integrationNamespace', kind: 'string', defaultText: DEFAULT_INTEGRATION_NAMESPACE, commands: ['controller'], description: 'namespace of the application adapters and channels' },
@@ -131,7 +122,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'requeue-max-delay', env: 'REQUEUE_MAX_DELAY', key: 'requeueMaxDelayMs', kind: 'duration', defaultText: '60s', commands: ['controller'], description: 'longest retry delay of a failed write' },
   { flag: 'resync', env: 'RESYNC_PERIOD', key: 'resyncMs', kind: 'duration', defaultText: '5m', commands: ['controller'], description: 'reconcile everything this often even without changes' },
   { flag: 'knative-serving', env: 'KNATIVE_SERVING', key: 'knativeServing', kind: 'bool', defaultText: 'false', commands: ['controller'], description: 'also watch and write Knative Services (adapters with workload knative-service)' },
->>>>>>> main
+  { flag: 'max-json-depth', env: 'MAX_JSON_DEPTH', key: 'maxJsonDepth', kind: 'depth', defaultText: String(DEFAULT_MAX_JSON_DEPTH), commands: ALL, description: `deepest nesting of arrays and objects accepted in a JSON body (1 to ${MAX_JSON_DEPTH_LIMIT}); deeper gets 400 json_too_deep` },
 ];
 
 const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
@@ -159,9 +150,6 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   clusterDomain: 'cluster.local',
   shutdownGraceMs: '25s',
   ackWaitMs: '30s',
-<<<<<<< HEAD
-  maxJsonDepth: String(DEFAULT_MAX_JSON_DEPTH),
-=======
   integrationNamespace: DEFAULT_INTEGRATION_NAMESPACE,
   fieldManager: 'event-mesh-controller',
   leaseName: 'event-mesh-controller',
@@ -170,7 +158,7 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   requeueMaxDelayMs: '60s',
   resyncMs: '5m',
   knativeServing: 'false',
->>>>>>> main
+  maxJsonDepth: String(DEFAULT_MAX_JSON_DEPTH),
 };
 
 /** A command-line mistake: printed as is, exit code 2. */
@@ -417,13 +405,10 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
   const registry = createMetricsRegistry();
   if (parsed.command === 'dispatcher') {
     const { startDispatcher } = await import('./dispatcher');
-<<<<<<< HEAD
-    const { standaloneRouting, unmappedWarnings } = await import('./dispatcher/standalone');
-    const standalone = standaloneRouting(cfg.map);
-=======
     const { clusterRoutingFromCli } = await import('./dispatcher/routing/cluster-cli');
     const cluster = clusterRoutingFromCli(cfg, logger);
->>>>>>> main
+    const { standaloneRouting, unmappedWarnings } = await import('./dispatcher/standalone');
+    const standalone = standaloneRouting(cfg.map);
     const d = await startDispatcher(
       {
         port: cfg.port,
@@ -441,15 +426,11 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
       { channel, ownsChannel: true, logger, registry },
     );
     logger.info({ port: d.port, routing: cfg.routing, channel: cfg.channel }, 'dispatcher listening');
-<<<<<<< HEAD
     for (const warning of unmappedWarnings(d.table(), standalone, cfg.clusterDomain)) logger.warn(warning);
-    onShutdown(() => d.close(cfg.shutdownGraceMs), (m) => logger.info(m));
-=======
     onShutdown(async () => {
       await d.close(cfg.shutdownGraceMs);
       await cluster?.close();
     }, (m) => logger.info(m));
->>>>>>> main
     return;
   }
   const { startAdapter } = await import('./adapter');

@@ -112,6 +112,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       ackWaitMs: cfg.ackWaitMs,
       serviceOverrides,
       metricsEventType: cfg.metricsEventType,
+      maxJsonDepth: cfg.maxJsonDepth,
       topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
     },
     { channel, ownsChannel: true, logger, registry: createMetricsRegistry() },
@@ -155,6 +156,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
           host: cfg.host,
           maxBodyBytes: cfg.maxBodyBytes,
           shutdownGraceMs: cfg.shutdownGraceMs,
+          maxJsonDepth: cfg.maxJsonDepth,
         },
         { channel, logger, registry: adapterRegistry },
       );

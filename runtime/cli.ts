@@ -10,12 +10,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChannelConfig } from './channel/factory';
+import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from './cloudevents/json-depth';
 import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuration, parseIsoDuration, ROUTING_MOUNT_PATH } from '../constructs/api';
 
 export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller' | 'status' | 'graph';
 export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller', 'status', 'graph'];
 
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'auth' | 'logFormat' | 'graphFormat';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'urls' | 'depth' | 'auth' | 'logFormat' | 'graphFormat';
 
 export interface OptionSpec {
   /** Long flag without the dashes; undefined for env-only options (secrets). */
@@ -92,6 +93,8 @@ export interface CliConfig {
   metricsEventType: boolean;
   /** graph: mermaid or dot. */
   graphFormat: 'mermaid' | 'dot';
+  /** Deepest nesting of arrays and objects accepted in a JSON body. */
+  maxJsonDepth: number;
 }
 
 /** The commands that move events (the controller only talks to the API server; `status` and `graph` print and exit). */
@@ -102,7 +105,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'port', env: 'PORT', key: 'port', kind: 'port', defaultText: '8080', commands: WITH_CONTROLLER, description: 'HTTP port (dev: the broker ingress; adapters follow from --adapter-port)' },
   { flag: 'host', env: 'HOST', key: 'host', kind: 'string', defaultText: { adapter: '0.0.0.0', dispatcher: '0.0.0.0', dev: '127.0.0.1', controller: '0.0.0.0' }, commands: WITH_CONTROLLER, description: 'address to listen on' },
   { flag: 'channel', env: 'EVENT_MESH_CHANNEL', key: 'channel', kind: 'channel', defaultText: { adapter: 'nats', dispatcher: 'nats', dev: 'inmemory' }, commands: ALL, description: 'channel implementation: nats, kafka or inmemory' },
-  { flag: 'nats-url', env: 'NATS_URL', key: 'natsUrl', kind: 'url', defaultText: 'nats://127.0.0.1:4222', commands: ALL, description: 'NATS server URL (channel nats)' },
+  { flag: 'nats-url', env: 'NATS_URL', key: 'natsUrl', kind: 'urls', defaultText: 'nats://127.0.0.1:4222', commands: ALL, description: 'NATS server URL, or a comma-separated list of the cluster nodes (channel nats; the client fails over and reconnects forever)' },
   { flag: 'kafka-brokers', env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', defaultText: '—', commands: ALL, description: 'comma-separated host:port list (channel kafka)' },
   { flag: 'kafka-username', env: 'KAFKA_USERNAME', key: 'kafkaUsername', kind: 'string', defaultText: '$ConnectionString', commands: ALL, description: 'SASL PLAIN user (channel kafka)' },
   { env: 'KAFKA_PASSWORD', key: 'kafkaPassword', kind: 'string', defaultText: '— (env only: a secret)', commands: ALL, description: 'SASL PLAIN password (channel kafka)' },
@@ -120,8 +123,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller', 'status', 'graph'], description: "the cluster's DNS domain" },
   { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: WITH_CONTROLLER, description: 'on SIGTERM, how long in-flight work may finish' },
   { flag: 'ack-wait', env: 'ACK_WAIT', key: 'ackWaitMs', kind: 'duration', defaultText: '30s', commands: ['dispatcher', 'dev'], description: 'redeliver an event not acknowledged within this time (after a crash)' },
-  { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
-  { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
+  { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dispatcher', 'dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
+  { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'urls', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
   { flag: 'kubeconfig', env: 'KUBECONFIG', key: 'kubeconfig', kind: 'string', defaultText: 'in-cluster service account, else ~/.kube/config', commands: ['dispatcher', 'controller'], description: 'kubeconfig file for the API server (dispatcher: with --routing cluster)' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
   { flag: 'auth', env: 'AUTH', key: 'auth', kind: 'auth', defaultText: { adapter: 'mtls', dev: 'none (prints a warning)' }, commands: ['adapter', 'dev'], description: 'client authentication: mtls (client certificate naming the application), token (bearer tokens) or none (dev: mtls generates throwaway certificates)' },
@@ -147,6 +150,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'log-format', env: 'LOG_FORMAT', key: 'logFormat', kind: 'logFormat', defaultText: { adapter: 'json', dispatcher: 'json', dev: 'pretty', controller: 'json' }, commands: WITH_CONTROLLER, description: 'json: one JSON object per line on stdout; pretty: readable lines on stderr' },
   { flag: 'format', env: 'EVENT_MESH_GRAPH_FORMAT', key: 'graphFormat', kind: 'graphFormat', defaultText: 'mermaid', commands: ['graph'], description: 'mermaid (a flowchart GitHub renders) or dot (Graphviz)' },
   { flag: 'metrics-event-type', env: 'METRICS_EVENT_TYPE', key: 'metricsEventType', kind: 'bool', defaultText: 'false', commands: ['dispatcher', 'dev'], description: 'fill the event_type label of event_count and the latency histograms (one series per event type)' },
+  { flag: 'max-json-depth', env: 'MAX_JSON_DEPTH', key: 'maxJsonDepth', kind: 'depth', defaultText: String(DEFAULT_MAX_JSON_DEPTH), commands: ALL, description: `deepest nesting of arrays and objects accepted in a JSON body (1 to ${MAX_JSON_DEPTH_LIMIT}); deeper gets 400 json_too_deep` },
 ];
 
 const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
@@ -187,6 +191,7 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   logFormat: 'json',
   metricsEventType: 'false',
   graphFormat: 'mermaid',
+  maxJsonDepth: String(DEFAULT_MAX_JSON_DEPTH),
 };
 
 /** A command-line mistake: printed as is, exit code 2. */
@@ -252,6 +257,22 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
         throw bad('a URL such as nats://127.0.0.1:4222');
       }
       return raw;
+    case 'urls': {
+      const urls = raw.split(',').map((u) => u.trim());
+      for (const u of urls) {
+        try {
+          new URL(u);
+        } catch {
+          throw bad(`a URL or a comma-separated list of URLs such as nats://nats-0:4222,nats://nats-1:4222 (${JSON.stringify(u)} is not a URL)`);
+        }
+      }
+      return urls.join(',');
+    }
+    case 'depth': {
+      const n = Number(raw.trim());
+      if (!/^\d+$/.test(raw.trim()) || n < 1 || n > MAX_JSON_DEPTH_LIMIT) throw bad(`a whole number from 1 to ${MAX_JSON_DEPTH_LIMIT}`);
+      return n;
+    }
     case 'map':
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?=https?:\/\/.+/.test(raw)) {
         throw bad('service[.namespace]=http://host:port (e.g. orders-fn.shop=http://127.0.0.1:3000)');
@@ -470,6 +491,8 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
     const { startDispatcher } = await import('./dispatcher');
     const { clusterRoutingFromCli } = await import('./dispatcher/routing/cluster-cli');
     const cluster = clusterRoutingFromCli(cfg, logger);
+    const { standaloneRouting, unmappedWarnings } = await import('./dispatcher/standalone');
+    const standalone = standaloneRouting(cfg.map);
     const d = await startDispatcher(
       {
         port: cfg.port,
@@ -482,10 +505,13 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
         ackWaitMs: cfg.ackWaitMs,
         topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
         metricsEventType: cfg.metricsEventType,
+        maxJsonDepth: cfg.maxJsonDepth,
+        ...standalone,
       },
       { channel, ownsChannel: true, logger, registry },
     );
     logger.info({ port: d.port, routing: cfg.routing, channel: cfg.channel }, 'dispatcher listening');
+    for (const warning of unmappedWarnings(d.table(), standalone, cfg.clusterDomain)) logger.warn(warning);
     onShutdown(async () => {
       await d.close(cfg.shutdownGraceMs);
       await cluster?.close();
@@ -506,6 +532,7 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
       auth: adapterAuthFromCli(cfg),
       probePort: cfg.probePort,
       ...(cfg.webhookAllowedOrigins ? { webhookAllowedOrigins: cfg.webhookAllowedOrigins.split(',').map((o) => o.trim()).filter(Boolean) } : {}),
+      maxJsonDepth: cfg.maxJsonDepth,
     },
     { channel, logger, registry },
   );

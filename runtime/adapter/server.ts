@@ -20,7 +20,7 @@ import {
 import type { Channel, TopicOptions } from '../channel/channel';
 import { ChannelConfig, createChannel, topicOptionsFor } from '../channel/factory';
 import { isUriReference } from '../cloudevents';
-import { sendError } from '../http';
+import { answerClientError, sendError } from '../http';
 import { createLogger, createMetricsRegistry } from '../observability';
 import type { Logger, Registry } from '../observability';
 import { createAuthenticator, type AdapterAuth } from './authenticator';
@@ -64,6 +64,8 @@ export interface AdapterOptions {
   readonly reloadPollMs?: number;
   /** Origins the CloudEvents webhook handshake (OPTIONS) allows; "*" for any authenticated sender. @default ["*"] */
   readonly webhookAllowedOrigins?: readonly string[];
+  /** Deepest nesting of arrays and objects in a JSON body; deeper gets 400. @default 64 */
+  readonly maxJsonDepth?: number;
 }
 
 export interface AdapterDeps {
@@ -142,6 +144,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     channel,
     topic,
     maxBodyBytes,
+    maxJsonDepth: options.maxJsonDepth,
     logger,
     registry,
     metrics,
@@ -183,17 +186,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
       logger.debug({ err: err.message, code: err.code }, 'TLS handshake failed');
     });
   }
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    logger.debug({ err: err.message, code: err.code }, 'malformed HTTP request');
-    if (!socket.writable || (socket as unknown as { _httpMessage?: unknown })._httpMessage) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({ error: 'bad_request', message: `malformed HTTP request (${err.code ?? err.message})` });
-    // Reply, then drop the connection: the peer may never close its side (slowloris).
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
-  });
+  server.on('clientError', answerClientError(logger));
 
   const listen = (srv: http.Server, port: number) => new Promise<void>((resolve, reject) => {
     srv.once('error', reject);

@@ -47,3 +47,4 @@ export {
   percentEncode,
 } from './http';
 export { addTraceHeaders, adoptTraceContext, isValidTraceparent, traceContextFromHeaders } from './trace-context';
+export { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT, exceedsJsonDepth, jsonDepth, jsonTooDeepMessage } from './json-depth';

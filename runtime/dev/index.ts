@@ -116,6 +116,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       ackWaitMs: cfg.ackWaitMs,
       serviceOverrides,
       metricsEventType: cfg.metricsEventType,
+      maxJsonDepth: cfg.maxJsonDepth,
       topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
     },
     { channel, ownsChannel: true, logger, registry: createMetricsRegistry() },
@@ -161,6 +162,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
           shutdownGraceMs: cfg.shutdownGraceMs,
           auth: await devAuth.authFor(app.name),
           ...(cfg.auth === 'mtls' ? { probePort: 0 } : {}),
+          maxJsonDepth: cfg.maxJsonDepth,
         },
         { channel, logger, registry: adapterRegistry },
       );

@@ -12,6 +12,16 @@ import type { AttemptResult } from './http-sender';
 import type { DeliveryPolicy } from './policy';
 import { isRetryable, isSuccess, parseRetryAfter } from './retry';
 import type { Target } from './targets';
+import { UndeliverableEventError } from './undeliverable';
+
+/** encodeBinary, or UndeliverableEventError when the event cannot be serialized at all. */
+function encodeForDelivery(event: CloudEventJson): ReturnType<typeof encodeBinary> {
+  try {
+    return encodeBinary(event);
+  } catch (err) {
+    throw new UndeliverableEventError('unencodable', `the event could not be encoded for delivery: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
 
 export interface AttemptDeps {
   readonly sender: HttpSender;
@@ -39,11 +49,12 @@ const STORED: AttemptResult = Object.freeze({ outcome: Object.freeze({ kind: 're
 /**
  * One attempt at `target`. `raw`, when given, is a JSON text of exactly `event` (as read
  * from a channel): a broker target stores it with the stamp appended, not re-serialized.
+ * Throws UndeliverableEventError when the event cannot be serialized (retrying cannot help).
  */
 export async function attemptOnce(target: Target, event: CloudEventJson, timeoutMs: number, deps: AttemptDeps, raw?: Uint8Array): Promise<AttemptResult> {
   switch (target.kind) {
     case 'http':
-      return deps.sender.post(target.url, encodeBinary(event), timeoutMs, deps.signal);
+      return deps.sender.post(target.url, encodeForDelivery(event), timeoutMs, deps.signal);
     case 'broker':
       try {
         await deps.store.storeOne(target.namespace, target.broker, event, raw);
@@ -51,6 +62,8 @@ export async function attemptOnce(target: Target, event: CloudEventJson, timeout
       } catch (err) {
         if (err instanceof ChannelUnavailableError) return { outcome: { kind: 'response', status: 503, retryAfter: String(err.retryAfterSeconds) }, body: Buffer.from(err.message) };
         if (err instanceof ChannelFullError) return { outcome: { kind: 'response', status: 507 }, body: Buffer.from(err.message) };
+        // Serializing the stamped event failed (a stack overflow): no retry can change that.
+        if (err instanceof RangeError) throw new UndeliverableEventError('unencodable', `the event could not be encoded for the broker: ${err.message}`);
         return { outcome: { kind: 'network', message: (err as Error)?.message ?? String(err) } };
       }
     case 'unresolvable':

@@ -25,6 +25,7 @@ import type { DeliveryPolicy } from './policy';
 import { parseReply } from './replies';
 import { describeOutcome, isRetryable, outcomeStatus } from './retry';
 import type { Target } from './targets';
+import { CHANNEL_MAX_DELIVERIES, deliveryLimit, UndeliverableEventError, undeliverableDeadLetter } from './undeliverable';
 
 export interface WorkerRoute {
   readonly kind: 'trigger' | 'subscription';
@@ -143,6 +144,8 @@ export class DeliveryWorker {
       // Subscription also gets what its channel stored before it existed (the adapter may
       // have accepted events before the dispatcher wired the channel).
       deliverPolicy: route.kind === 'trigger' ? 'new' : 'all',
+      // Backstop only: the worker's own, spec-derived limit (deliveryLimit) comes first.
+      maxDeliveries: CHANNEL_MAX_DELIVERIES,
     });
     this.heartbeats.start();
     this.deps.metrics.consumers.inc({ kind: route.kind });
@@ -196,10 +199,9 @@ export class DeliveryWorker {
     try {
       ({ event, raw } = readChannelEvent(message.data));
     } catch (err) {
-      // Redelivery cannot make stored bytes valid: drop, loudly.
-      this.deps.metrics.dropped.inc({ ...this.labels(), reason: 'invalid_stored_event' });
-      log.error({ route: route.key, kind: route.kind, err: err instanceof EventValidationError ? err.message : String(err) }, 'dropping a stored event that is not a valid CloudEvent');
-      await message.ack();
+      // Redelivery cannot make stored bytes valid: dead-letter them (or drop), loudly.
+      const why = err instanceof EventValidationError ? err.message : String(err);
+      await this.giveUp(route, message, undefined, new UndeliverableEventError('invalid_stored_event', `the stored message is not a valid CloudEvent: ${why}`));
       return;
     }
     const knative = this.knativeRoute();
@@ -216,9 +218,13 @@ export class DeliveryWorker {
     try {
       outcomeLabel = await this.deliver(route, event, message, raw);
     } catch (err) {
-      outcomeLabel = 'released';
-      if (!(err instanceof DeliveryAborted)) log.error({ err, route: route.key, id: event.id }, 'delivery failed unexpectedly; the event will be redelivered');
-      message.nak(err instanceof DeliveryAborted ? undefined : 1000);
+      if (err instanceof UndeliverableEventError) {
+        outcomeLabel = await this.giveUp(route, message, event, err);
+      } else {
+        outcomeLabel = 'released';
+        if (!(err instanceof DeliveryAborted)) log.error({ err, route: route.key, id: event.id }, 'delivery failed unexpectedly; the event will be redelivered');
+        this.release(route, message, event, err instanceof DeliveryAborted ? undefined : 1000);
+      }
     } finally {
       this.heartbeats.delete(message);
       this.deps.metrics.latency.observe(this.outcome(outcomeLabel), (performance.now() - started) / 1000);
@@ -244,8 +250,7 @@ export class DeliveryWorker {
       const forwarded = await this.forwardReply(route, event, result.last.headers, result.last.body, result.last.truncated);
       if (!forwarded) {
         // The reply could not be stored: deliver the original again later rather than lose the reply.
-        message.nak(1000);
-        return 'released';
+        return this.release(route, message, event, 1000);
       }
       metrics.delivered.inc(labels);
       await message.ack();
@@ -275,8 +280,66 @@ export class DeliveryWorker {
     // Neither the subscriber nor the sink took it: keep it (at least once) and try again later.
     const wait = retryWaitMs(route.delivery.backoffPolicy, Math.max(route.delivery.backoffDelayMs, 1000), 1, undefined, 60_000);
     logger.error({ route: route.key, id: event.id, deadLetterSink: dlsTarget.label, outcome: describeOutcome(dlResult.last.outcome) }, 'the dead-letter sink did not accept the event; it will be redelivered');
-    message.nak(wait);
-    return 'released';
+    return this.release(route, message, event, wait);
+  }
+
+  /**
+   * Give a message back for redelivery, unless this was its last allowed delivery
+   * (deliveryLimit): then it is dropped and counted, never cycled again.
+   */
+  private release(route: WorkerRoute, message: ChannelMessage, event: CloudEventJson, delayMs: number | undefined): 'released' | 'dropped' {
+    const limit = deliveryLimit(route.delivery);
+    if (this.stopping || message.deliveryCount < limit) {
+      message.nak(delayMs);
+      return 'released';
+    }
+    this.deps.metrics.dropped.inc({ ...this.labels(), reason: 'delivery_limit_reached' });
+    this.deps.logger.error({ route: route.key, id: event.id, source: event.source, type: event.type, deliveries: message.deliveryCount, limit }, 'event dropped: delivered the most times its delivery spec allows and still not delivered or dead-lettered');
+    void message.ack();
+    return 'dropped';
+  }
+
+  /**
+   * A message no retry can deliver (UndeliverableEventError): to the dead-letter sink now,
+   * as undeliverableDeadLetter; dropped and counted when there is no sink. Returns the
+   * outcome label.
+   */
+  private async giveUp(route: WorkerRoute, message: ChannelMessage, event: CloudEventJson | undefined, err: UndeliverableEventError): Promise<string> {
+    const { metrics, logger } = this.deps;
+    const labels = this.labels();
+    const dls = route.delivery.deadLetterSink;
+    const target = event ? this.subscriberTarget(route) : undefined;
+    const log = { route: route.key, kind: route.kind, id: event?.id, reason: err.reason, err: err.message };
+    if (!dls) {
+      metrics.dropped.inc({ ...labels, reason: err.reason });
+      logger.error(log, 'event dropped: it cannot be delivered and there is no deadLetterSink');
+      await message.ack();
+      return 'dropped';
+    }
+    const dead = undeliverableDeadLetter(message.data, event, target?.label ?? `${route.kind} ${route.namespace}/${route.name}`, route, err.message);
+    const dlsTarget = this.deps.resolve(dls, route.namespace);
+    let ok = false;
+    let why = '';
+    try {
+      const res = await deliverWithRetries(dlsTarget, dead, route.delivery, this.attemptDeps(), () => metrics.retried.inc(labels));
+      ok = res.ok;
+      why = describeOutcome(res.last.outcome);
+    } catch (e) {
+      if (e instanceof DeliveryAborted) {
+        message.nak();
+        return 'released';
+      }
+      why = (e as Error)?.message ?? String(e);
+    }
+    if (ok) {
+      metrics.deadLettered.inc(labels);
+      logger.warn({ ...log, deadLetterSink: dlsTarget.label }, 'undeliverable event dead-lettered');
+      await message.ack();
+      return 'dead_lettered';
+    }
+    logger.error({ ...log, deadLetterSink: dlsTarget.label, outcome: why }, 'the dead-letter sink did not accept an undeliverable event; it will be redelivered');
+    const wait = retryWaitMs(route.delivery.backoffPolicy, Math.max(route.delivery.backoffDelayMs, 1000), 1, undefined, 60_000);
+    return this.release(route, message, event ?? { specversion: '1.0', id: dead.id, source: dead.source, type: dead.type }, wait);
   }
 
   /** Forward a reply, if the response carried one. False only when storing it failed (retry). */

@@ -21,6 +21,8 @@ export interface IngressOptions {
   readonly maxBodyBytes: number;
   /** While shutting down new events are refused with 503. */
   readonly accepting: () => boolean;
+  /** Deepest nesting of arrays and objects in a JSON body; deeper gets 400. @default 64 */
+  readonly maxJsonDepth?: number;
 }
 
 export async function handleBrokerIngress(
@@ -61,7 +63,7 @@ export async function handleBrokerIngress(
   }
   try {
     const body = await readBody(req, options.maxBodyBytes);
-    const { events } = decodeHttpEvents(req.headers, body);
+    const { events } = decodeHttpEvents(req.headers, body, { maxJsonDepth: options.maxJsonDepth });
     types = events.map((e) => e.type);
     const started = performance.now();
     await store.store(namespace, broker, events);

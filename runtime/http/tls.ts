@@ -32,9 +32,18 @@ export interface TlsMaterial {
 
 /** Every PEM certificate in a bundle. */
 export function parseCertificateBundle(pem: string | Buffer): X509Certificate[] {
+  // indexOf, not a regular expression: linear in the bundle's size whatever it holds.
   const text = pem.toString();
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => new X509Certificate(b));
+  const BEGIN = '-----BEGIN CERTIFICATE-----';
+  const END = '-----END CERTIFICATE-----';
+  const certs: X509Certificate[] = [];
+  for (let at = text.indexOf(BEGIN); at >= 0; at = text.indexOf(BEGIN, at)) {
+    const end = text.indexOf(END, at + BEGIN.length);
+    if (end < 0) break;
+    certs.push(new X509Certificate(text.slice(at, end + END.length)));
+    at = end + END.length;
+  }
+  return certs;
 }
 
 function filesOf(files: TlsFiles): string[] {

@@ -202,6 +202,35 @@ export class JetStreamSubscription implements ChannelConsumer {
     }
   }
 
+  /**
+   * Stop pulling, let the handlers in flight finish (up to `graceMs`) and send their acks,
+   * run `fn` (the consumer is quiet: nothing of this process is in flight), then pull again.
+   */
+  async pauseWhile<T>(graceMs: number, fn: () => Promise<T>): Promise<T> {
+    const messages = this.messages;
+    this.messages = undefined;
+    try {
+      await messages?.close();
+    } catch {
+      // already closed
+    }
+    try {
+      if (this.running > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((r) => {
+          this.idle = r;
+          timer = setTimeout(r, graceMs);
+        });
+        this.idle = undefined;
+        clearTimeout(timer);
+      }
+      this.deps.flush();
+      return await fn();
+    } finally {
+      if (!this.stopped) await this.open();
+    }
+  }
+
   async stop(graceMs = 0): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;

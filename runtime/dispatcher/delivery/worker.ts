@@ -33,6 +33,8 @@ export interface WorkerRoute {
   readonly consumer: string;
   readonly order: 'ordered' | 'unordered';
   readonly maxInFlight: number;
+  /** Exact terms every matching event satisfies, for the channel to filter on (Triggers). */
+  readonly prefilter?: Readonly<Record<string, string>>;
   readonly matches: (event: CloudEventJson) => boolean;
   readonly subscriber: Destination;
   readonly delivery: DeliveryPolicy;
@@ -121,6 +123,7 @@ export class DeliveryWorker {
       // Subscription also gets what its channel stored before it existed (the adapter may
       // have accepted events before the dispatcher wired the channel).
       deliverPolicy: route.kind === 'trigger' ? 'new' : 'all',
+      prefilter: route.prefilter,
     });
     this.heartbeats.start();
     this.deps.metrics.consumers.inc({ kind: route.kind });

@@ -228,6 +228,15 @@ export class DeliveryWorker {
 
     const { outcome } = result.last;
     const why = describeOutcome(outcome);
+    if (target.kind === 'broker' && isRetryable(outcome)) {
+      // A broker this dispatcher serves could not store it (its channel is down or full):
+      // that is the mesh's own storage, not a subscriber's answer. Keep the event where it
+      // is and try again later, however many attempts the delivery policy allows.
+      const wait = retryWaitMs(route.delivery.backoffPolicy, Math.max(route.delivery.backoffDelayMs, 1000), Math.max(1, message.deliveryCount), undefined, 30_000);
+      logger.warn({ route: route.key, id: event.id, target: target.label, outcome: why, retryInMs: wait }, 'the broker could not store the event; it will be redelivered');
+      message.nak(wait);
+      return 'released';
+    }
     const dls = route.delivery.deadLetterSink;
     if (!dls) {
       const reason = isRetryable(outcome) && target.kind !== 'unresolvable' ? 'retries_exhausted' : 'not_retryable';

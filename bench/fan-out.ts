@@ -3,6 +3,7 @@
  * types (an exact `type` filter), M events stored on the broker's topic; how fast the
  * dispatcher delivers them all, its peak RSS and the NATS consumer count. Every N gets a
  * fresh nats-server and dispatcher process; the subscriber is the bench sink.
+ * BENCH_DISPATCHER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") go to the dispatcher's node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -82,7 +83,7 @@ export async function fanOut(triggers: number, events: number, deps: FanOutDeps)
     const topic = brokerTopic(NAMESPACE, 'default');
     const port = await deps.freePort();
     const started = Date.now();
-    dispatcher = spawn(process.execPath, [deps.cli, 'dispatcher'], {
+    dispatcher = spawn(process.execPath, [...(process.env.BENCH_DISPATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean), deps.cli, 'dispatcher'], {
       env: { ...process.env, LOG_LEVEL: 'warn', EVENT_MESH_CHANNEL: 'nats', NATS_URL: nats.url, ROUTING_DIR: dir, PORT: String(port) },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

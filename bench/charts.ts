@@ -20,16 +20,20 @@ export interface LineChart {
   readonly logX?: boolean;
 }
 
-/** A line chart with points, one line per series. */
-export async function lineChartSvg(chart: LineChart): Promise<string> {
+/** Compile a Vega-Lite spec (with the common title, size and background) and render it as SVG. */
+async function render(title: string, rest: Record<string, unknown>): Promise<string> {
   const vl = await esm('vega-lite');
   const vega = await esm('vega');
-  const spec = vl.compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: chart.title,
-    width: 460,
-    height: 240,
-    background: 'white',
+  const spec = vl.compile({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, width: 460, height: 240, background: 'white', ...rest }).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  const svg: string = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+/** A line chart with points, one line per series. */
+export function lineChartSvg(chart: LineChart): Promise<string> {
+  return render(chart.title, {
     data: { values: chart.points.map((p) => ({ ...p })) },
     mark: { type: 'line', point: true },
     encoding: {
@@ -37,11 +41,7 @@ export async function lineChartSvg(chart: LineChart): Promise<string> {
       y: { field: 'y', type: 'quantitative', title: chart.yTitle, scale: { zero: true } },
       color: { field: 'series', type: 'nominal', title: null },
     },
-  }).spec;
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  const svg: string = await view.toSVG();
-  view.finalize();
-  return svg;
+  });
 }
 
 export interface BarChart {
@@ -51,24 +51,13 @@ export interface BarChart {
 }
 
 /** A bar chart, one bar per label, in the given order. */
-export async function barChartSvg(chart: BarChart): Promise<string> {
-  const vl = await esm('vega-lite');
-  const vega = await esm('vega');
-  const spec = vl.compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: chart.title,
-    width: 460,
-    height: 240,
-    background: 'white',
+export function barChartSvg(chart: BarChart): Promise<string> {
+  return render(chart.title, {
     data: { values: chart.bars.map((b) => ({ ...b })) },
     mark: { type: 'bar' },
     encoding: {
       x: { field: 'label', type: 'nominal', title: null, sort: null, axis: { labelAngle: 0 } },
       y: { field: 'value', type: 'quantitative', title: chart.yTitle },
     },
-  }).spec;
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  const svg: string = await view.toSVG();
-  view.finalize();
-  return svg;
+  });
 }

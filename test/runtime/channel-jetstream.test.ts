@@ -4,15 +4,8 @@ import { connect } from '@nats-io/transport-node';
 import { ChannelUnavailableError } from '../../runtime/channel/channel';
 import { durableNameFor, JetStreamChannel, streamNameFor, streamSubjectFor } from '../../runtime/channel/jetstream';
 import { NatsServerHandle, startNatsServer } from '../support/nats-server';
+import { sleep, waitFor } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 let nats: NatsServerHandle;
 let nc: Awaited<ReturnType<typeof connect>>;

@@ -14,6 +14,10 @@
  * - The connection reconnects forever; `isReady()` follows it. Publishing while
  *   disconnected fails fast with ChannelUnavailableError.
  *
+ * - Events are stored on attribute-carrying subjects and Trigger consumers get a filter
+ *   subject from their prefilter (server-side filtering, subjects.ts); streams and consumers
+ *   of the old layout migrate on start (see ensureConsumer, docs/runtime-dispatcher.md).
+ *
  * This file holds the channel (connection, status watch, topics, consumers, close) and
  * re-exports the folder's public names; see names.ts, config.ts, errors.ts, outbox.ts,
  * publisher.ts, subscription.ts and sweeper.ts for the rest. Does I/O.

@@ -210,20 +210,7 @@ export class JetStreamSubscription implements ChannelConsumer {
     const messages = this.messages;
     this.messages = undefined;
     try {
-      await messages?.close();
-    } catch {
-      // already closed
-    }
-    try {
-      if (this.running > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((r) => {
-          this.idle = r;
-          timer = setTimeout(r, graceMs);
-        });
-        this.idle = undefined;
-        clearTimeout(timer);
-      }
+      await this.quiesce(messages, graceMs);
       this.deps.flush();
       return await fn();
     } finally {
@@ -231,12 +218,8 @@ export class JetStreamSubscription implements ChannelConsumer {
     }
   }
 
-  async stop(graceMs = 0): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.deps.stopped(this);
-    if (this.pruner) clearInterval(this.pruner);
-    const messages = this.messages;
+  /** Stop pulling on `messages`, then wait up to `graceMs` for the handlers in flight. */
+  private async quiesce(messages: ConsumerMessages | undefined, graceMs: number): Promise<void> {
     try {
       await messages?.close();
     } catch {
@@ -251,6 +234,14 @@ export class JetStreamSubscription implements ChannelConsumer {
       this.idle = undefined;
       clearTimeout(timer);
     }
+  }
+
+  async stop(graceMs = 0): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.deps.stopped(this);
+    if (this.pruner) clearInterval(this.pruner);
+    await this.quiesce(this.messages, graceMs);
     // Release what is still unsettled so another consumer instance gets it right away.
     for (const m of this.outstanding) m.nak();
     this.outstanding.clear();

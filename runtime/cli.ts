@@ -12,10 +12,10 @@ import { parseArgs } from 'node:util';
 import type { ChannelConfig } from './channel/factory';
 import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuration, parseIsoDuration, ROUTING_MOUNT_PATH } from '../constructs/api';
 
-export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller' | 'status';
-export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller', 'status'];
+export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller' | 'status' | 'graph';
+export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller', 'status', 'graph'];
 
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'logFormat' | 'graphFormat';
 
 export interface OptionSpec {
   /** Long flag without the dashes; undefined for env-only options (secrets). */
@@ -76,9 +76,15 @@ export interface CliConfig {
   requeueMaxDelayMs: number;
   resyncMs: number;
   knativeServing: boolean;
+  /** json (one object per line, stdout) or pretty (readable lines, stderr). */
+  logFormat: 'json' | 'pretty';
+  /** dispatcher: fill the event_type label of the Knative-named metrics. */
+  metricsEventType: boolean;
+  /** graph: mermaid or dot. */
+  graphFormat: 'mermaid' | 'dot';
 }
 
-/** The commands that move events (the controller only talks to the API server; `status` prints and exits). */
+/** The commands that move events (the controller only talks to the API server; `status` and `graph` print and exit). */
 const ALL: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
 const WITH_CONTROLLER: readonly Command[] = [...ALL, 'controller'];
 
@@ -100,8 +106,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'channel-name', env: 'CHANNEL_NAME', key: 'channelName', kind: 'string', defaultText: 'the application name', commands: ['adapter'], description: 'name of the application channel' },
   { flag: 'max-body-bytes', env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', defaultText: '65536', commands: ALL, description: 'largest accepted request body' },
   { flag: 'routing', env: 'ROUTING_DIR', key: 'routing', kind: 'string', defaultText: ROUTING_MOUNT_PATH, commands: ['dispatcher'], description: 'where routing comes from: "cluster" (watch Brokers, Triggers, Subscriptions, Channels through the API server) or a directory with their manifests' },
-  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev', 'controller', 'status'], description: 'namespace of the dispatcher (broker ingress address)' },
-  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller', 'status'], description: "the cluster's DNS domain" },
+  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev', 'controller', 'status', 'graph'], description: 'namespace of the dispatcher (broker ingress address)' },
+  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller', 'status', 'graph'], description: "the cluster's DNS domain" },
   { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: WITH_CONTROLLER, description: 'on SIGTERM, how long in-flight work may finish' },
   { flag: 'ack-wait', env: 'ACK_WAIT', key: 'ackWaitMs', kind: 'duration', defaultText: '30s', commands: ['dispatcher', 'dev'], description: 'redeliver an event not acknowledged within this time (after a crash)' },
   { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
@@ -119,14 +125,18 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'requeue-max-delay', env: 'REQUEUE_MAX_DELAY', key: 'requeueMaxDelayMs', kind: 'duration', defaultText: '60s', commands: ['controller'], description: 'longest retry delay of a failed write' },
   { flag: 'resync', env: 'RESYNC_PERIOD', key: 'resyncMs', kind: 'duration', defaultText: '5m', commands: ['controller'], description: 'reconcile everything this often even without changes' },
   { flag: 'knative-serving', env: 'KNATIVE_SERVING', key: 'knativeServing', kind: 'bool', defaultText: 'false', commands: ['controller'], description: 'also watch and write Knative Services (adapters with workload knative-service)' },
+  { flag: 'log-format', env: 'LOG_FORMAT', key: 'logFormat', kind: 'logFormat', defaultText: { adapter: 'json', dispatcher: 'json', dev: 'pretty', controller: 'json' }, commands: WITH_CONTROLLER, description: 'json: one JSON object per line on stdout; pretty: readable lines on stderr' },
+  { flag: 'format', env: 'EVENT_MESH_GRAPH_FORMAT', key: 'graphFormat', kind: 'graphFormat', defaultText: 'mermaid', commands: ['graph'], description: 'mermaid (a flowchart GitHub renders) or dot (Graphviz)' },
+  { flag: 'metrics-event-type', env: 'METRICS_EVENT_TYPE', key: 'metricsEventType', kind: 'bool', defaultText: 'false', commands: ['dispatcher', 'dev'], description: 'fill the event_type label of event_count and the latency histograms (one series per event type)' },
 ];
 
 const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
   adapter: {},
   dispatcher: {},
-  dev: { channel: 'inmemory', host: '127.0.0.1' },
+  dev: { channel: 'inmemory', host: '127.0.0.1', logFormat: 'pretty' },
   controller: {},
   status: {},
+  graph: {},
 };
 const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   port: '8080',
@@ -154,6 +164,9 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   requeueMaxDelayMs: '60s',
   resyncMs: '5m',
   knativeServing: 'false',
+  logFormat: 'json',
+  metricsEventType: 'false',
+  graphFormat: 'mermaid',
 };
 
 /** A command-line mistake: printed as is, exit code 2. */
@@ -199,6 +212,12 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
     }
     case 'level':
       if (!LEVELS.includes(raw.trim())) throw bad(LEVELS.join(', '));
+      return raw.trim();
+    case 'graphFormat':
+      if (!['mermaid', 'dot'].includes(raw.trim())) throw bad('mermaid or dot');
+      return raw.trim();
+    case 'logFormat':
+      if (!['json', 'pretty'].includes(raw.trim())) throw bad('json or pretty');
       return raw.trim();
     case 'channel':
       if (!['nats', 'kafka', 'inmemory'].includes(raw.trim())) throw bad('nats, kafka or inmemory');
@@ -258,7 +277,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new UsageError(`event-mesh ${command}: ${msg} (see event-mesh ${command} --help)`);
   }
   if (parsed.values.help) return { command, help: true, version: false, positionals: parsed.positionals };
-  const maxPositionals = command === 'dev' || command === 'status' ? 1 : 0;
+  const maxPositionals = command === 'dev' || command === 'status' || command === 'graph' ? 1 : 0;
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`event-mesh ${command}: unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])} (see event-mesh ${command} --help)`);
   }
@@ -303,6 +322,7 @@ const SUMMARY: Record<Command, string> = {
   dev: 'everything in one process for local development: an adapter per application found in the manifests under [dir] (default dist) and the dispatcher; rewired when a file there changes',
   controller: 'reconciles Applications, ApplicationMappings, namespaces, Brokers, Triggers, Subscriptions and HTTPSources through the API server, and writes their status',
   status: 'READY and REASON of each HTTPSource, Broker, Trigger and Subscription under [dir] (default dist), as the controller would report them',
+  graph: 'print the wiring of the manifests under [dir] (default dist) as a Mermaid flowchart (or --format dot): applications, channels, brokers, Triggers and their filters, subscribers, dead-letter sinks',
 };
 
 /** --help text: the commands, or one command's options with env var and default. */
@@ -323,9 +343,10 @@ export function helpText(command?: Command): string {
     const flag = o.flag ? `--${o.flag} <value>${o.multiple ? ' (repeatable)' : ''}` : '(no flag)';
     return `  ${flag}\n      ${o.description}\n      env ${o.env}; default ${dflt}`;
   });
-  const usage = command === 'dev' || command === 'status' ? `event-mesh ${command} [dir] [options]` : `event-mesh ${command} [options]`;
+  const withDir = command === 'dev' || command === 'status' || command === 'graph';
+  const usage = withDir ? `event-mesh ${command} [dir] [options]` : `event-mesh ${command} [options]`;
   const extra =
-    command === 'dev' || command === 'status'
+    withDir
       ? ['', 'Arguments:', '  [dir]  directory with the synthesized manifests (default dist)']
       : [];
   return [`Usage: ${usage}`, '', SUMMARY[command], ...extra, '', 'Options:', ...rows, '  --help, -h\n      show this help'].join('\n');
@@ -365,11 +386,15 @@ function onShutdown(close: () => Promise<void>, log: (msg: string) => void): voi
 
 async function run(parsed: ParsedCommandLine): Promise<void> {
   const cfg = parsed.config!;
-  const { createLogger, createMetricsRegistry } = await import('./observability');
-  const logger = createLogger({ name: parsed.command, level: cfg.logLevel });
+  const { createLogger, createMetricsRegistry, prettyStream } = await import('./observability');
+  // One format per stream: pretty logs go to stderr (stdout keeps dev's own lines); JSON logs
+  // go to stdout (and dev's lines to stderr, so stdout parses as JSON lines).
+  const pretty = cfg.logFormat === 'pretty';
+  const logger = createLogger({ name: parsed.command, level: cfg.logLevel, ...(pretty ? { destination: prettyStream(process.stderr) } : {}) });
   if (parsed.command === 'dev') {
     const { startDev } = await import('./dev');
-    const dev = await startDev({ dir: parsed.positionals[0] ?? 'dist', config: cfg, logger, out: (line: string) => process.stdout.write(`${line}\n`) });
+    const lines = pretty ? process.stdout : process.stderr;
+    const dev = await startDev({ dir: parsed.positionals[0] ?? 'dist', config: cfg, logger, out: (line: string) => lines.write(`${line}\n`) });
     onShutdown(() => dev.close(), (m) => logger.info(m));
     return;
   }
@@ -397,6 +422,7 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
         shutdownGraceMs: cfg.shutdownGraceMs,
         ackWaitMs: cfg.ackWaitMs,
         topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
+        metricsEventType: cfg.metricsEventType,
       },
       { channel, ownsChannel: true, logger, registry },
     );
@@ -461,6 +487,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     if (parsed.command === 'status') {
       const { runStatus } = await import('./dev/status-command');
       return await runStatus(parsed.positionals[0] ?? 'dist', parsed.config!, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+    }
+    if (parsed.command === 'graph') {
+      const { graphOfDirectory } = await import('./graph');
+      const { text, problems } = await graphOfDirectory(parsed.positionals[0] ?? 'dist', parsed.config!);
+      for (const p of problems) process.stderr.write(`warning: ${p}\n`);
+      process.stdout.write(text);
+      return 0;
     }
     await run(parsed);
     return undefined; // keeps running until a signal

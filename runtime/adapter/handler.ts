@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Channel, ChannelFullError, ChannelUnavailableError } from '../channel/channel';
-import { decodeHttpEvents, EventValidationError, toChannelBytes } from '../cloudevents';
+import { adoptTraceContext, decodeHttpEvents, EventValidationError, toChannelBytes } from '../cloudevents';
 import type { CloudEventJson } from '../cloudevents';
 import { BodyTooLargeError, readBody, RequestAbortedError, sendError, sendJson } from '../http';
 import type { Logger, Registry } from '../observability';
@@ -136,6 +136,7 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
       }
       throw e;
     }
+    adoptTraceContext(req.headers, [ev]);
     try {
       await publishAll([ev]);
     } catch (e) {

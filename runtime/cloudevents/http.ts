@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ATTRIBUTE_NAME_PATTERN } from '../../constructs/api';
 import { CloudEventJson, EventValidationError, isJsonMediaType, isMediaType, validateEvent } from './event';
+import { addTraceHeaders, adoptTraceContext } from './trace-context';
 
 export type HttpMode = 'binary' | 'structured' | 'batch';
 
@@ -199,6 +200,13 @@ export interface DecodedHttpEvents {
  *   const { events, mode } = decodeHttpEvents(req.headers, body);
  */
 export function decodeHttpEvents(headers: IncomingHttpHeaders, body: Buffer, options: DecodeOptions = {}): DecodedHttpEvents {
+  const decoded = decodeRequest(headers, body, options);
+  // The W3C traceparent/tracestate headers of the request travel with its events.
+  adoptTraceContext(headers, decoded.events);
+  return decoded;
+}
+
+function decodeRequest(headers: IncomingHttpHeaders, body: Buffer, options: DecodeOptions): DecodedHttpEvents {
   const ct = headers['content-type'];
   if (ct !== undefined) {
     const mt = mediaTypeOf(ct);
@@ -257,6 +265,7 @@ export function encodeBinary(ev: CloudEventJson): EncodedHttpMessage {
   }
   if (ev.datacontenttype !== undefined) headers['content-type'] = ev.datacontenttype;
   else if (body !== undefined) headers['content-type'] = 'application/json';
+  if (ev.traceparent !== undefined) addTraceHeaders(ev, headers);
   return { headers, body };
 }
 

@@ -46,3 +46,4 @@ export {
   percentDecode,
   percentEncode,
 } from './http';
+export { addTraceHeaders, adoptTraceContext, isValidTraceparent, traceContextFromHeaders } from './trace-context';

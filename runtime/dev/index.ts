@@ -111,6 +111,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       shutdownGraceMs: cfg.shutdownGraceMs,
       ackWaitMs: cfg.ackWaitMs,
       serviceOverrides,
+      metricsEventType: cfg.metricsEventType,
       topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
     },
     { channel, ownsChannel: true, logger, registry: createMetricsRegistry() },

@@ -53,6 +53,8 @@ export interface DispatcherOptions {
   readonly routingDebounceMs?: number;
   /** Cap on an honoured Retry-After. @default 60000 */
   readonly maxRetryAfterMs?: number;
+  /** Fill the `event_type` label of the Knative-named metrics (unbounded values). @default false */
+  readonly metricsEventType?: boolean;
 }
 
 export interface DispatcherDeps {
@@ -118,7 +120,7 @@ function subscriptionWorkerRoute(s: SubscriptionRoute): WorkerRoute {
 export async function startDispatcher(options: DispatcherOptions, deps: DispatcherDeps): Promise<Dispatcher> {
   const logger = deps.logger ?? silentLogger();
   const registry = deps.registry ?? createMetricsRegistry();
-  const metrics = createDispatcherMetrics(registry);
+  const metrics = createDispatcherMetrics(registry, { eventTypeLabel: options.metricsEventType });
   const channel = deps.channel;
   const addressing: Required<MeshAddressing> = {
     systemNamespace: options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE,
@@ -244,7 +246,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       for (const p of set.problems) logger.warn({ problem: p }, 'routing file problem');
       const built = buildRoutingTable(set.objects);
       const diff = { triggers: diffRoutes(table.triggers, built.table.triggers), subscriptions: diffRoutes(table.subscriptions, built.table.subscriptions) };
-      for (const p of built.problems) logger.warn({ kind: p.kind, namespace: p.namespace, name: p.name }, `skipped ${p.kind} ${p.namespace}/${p.name}: ${p.message}`);
+      for (const p of built.problems) logger.warn({ kind: p.kind, namespace: p.namespace, object: p.name }, `skipped ${p.kind} ${p.namespace}/${p.name}: ${p.message}`);
       table = built.table;
       problems = built.problems;
       routingLoaded = true;

@@ -21,6 +21,8 @@ export interface AttemptDeps {
   /** Aborts backoff waits only (shutdown started: do not start another attempt). */
   readonly stopWaiting?: AbortSignal;
   readonly maxRetryAfterMs?: number;
+  /** How a backoff wait is waited out. @default sleep (a timer that the signals cut short) */
+  readonly sleep?: (ms: number, signals: (AbortSignal | undefined)[]) => Promise<void>;
 }
 
 export interface DeliveryOutcome {
@@ -73,9 +75,9 @@ export function sleep(ms: number, signals: (AbortSignal | undefined)[]): Promise
 }
 
 /**
- * Up to 1 + policy.retry attempts. `onRetry` is called before each retry. Throws
- * DeliveryAborted when shutdown interrupts it (the caller releases the message). `raw`:
- * see attemptOnce.
+ * Up to 1 + policy.retry attempts. `onRetry` is called before each retry, `onAttempt` after
+ * every attempt with its duration in milliseconds. Throws DeliveryAborted when shutdown
+ * interrupts it (the caller releases the message). `raw`: see attemptOnce.
  */
 export async function deliverWithRetries(
   target: Target,
@@ -84,9 +86,12 @@ export async function deliverWithRetries(
   deps: AttemptDeps,
   onRetry?: (retry: number, previous: AttemptResult) => void,
   raw?: Uint8Array,
+  onAttempt?: (result: AttemptResult, ms: number) => void,
 ): Promise<DeliveryOutcome> {
   for (let attempt = 0; ; attempt++) {
+    const started = onAttempt ? performance.now() : 0;
     const last = await attemptOnce(target, event, policy.timeoutMs, deps, raw);
+    onAttempt?.(last, performance.now() - started);
     const { outcome } = last;
     if (outcome.kind === 'response' && isSuccess(outcome.status)) return { ok: true, last, attempts: attempt + 1, final: false };
     const retryable = target.kind !== 'unresolvable' && isRetryable(outcome);
@@ -94,7 +99,7 @@ export async function deliverWithRetries(
     const retryAfter = outcome.kind === 'response' ? parseRetryAfter(outcome.retryAfter, Date.now(), deps.maxRetryAfterMs) : undefined;
     const wait = retryWaitMs(policy.backoffPolicy, policy.backoffDelayMs, attempt + 1, retryAfter);
     onRetry?.(attempt + 1, last);
-    if (wait > 0) await sleep(wait, [deps.signal, deps.stopWaiting]);
+    if (wait > 0) await (deps.sleep ?? sleep)(wait, [deps.signal, deps.stopWaiting]);
     else if (deps.signal.aborted || deps.stopWaiting?.aborted) throw new DeliveryAborted();
   }
 }

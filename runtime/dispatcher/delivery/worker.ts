@@ -19,6 +19,8 @@ import type { AttemptDeps } from './attempts';
 import { retryWaitMs } from './backoff';
 import { HeartbeatSweep, heartbeatPeriodMs } from './heartbeats';
 import { DeliveryAborted, HttpSender } from './http-sender';
+import type { AttemptResult } from './http-sender';
+import type { KnativeRoute } from '../knative-metrics';
 import type { DeliveryPolicy } from './policy';
 import { parseReply } from './replies';
 import { describeOutcome, isRetryable, outcomeStatus } from './retry';
@@ -68,6 +70,7 @@ export class DeliveryWorker {
   private routeLabels!: RouteLabels;
   private outcomeLabels!: Map<string, RouteLabels & { outcome: string }>;
   private targetCache?: { route: WorkerRoute; table: RoutingTable; target: Target };
+  private knativeLabels?: KnativeRoute;
 
   constructor(
     private route: WorkerRoute,
@@ -88,6 +91,8 @@ export class DeliveryWorker {
     const { kind, namespace, name } = this.route;
     this.routeLabels = { kind, namespace, name };
     this.outcomeLabels = new Map();
+    const reply = this.route.reply;
+    this.knativeLabels = kind === 'trigger' && reply && 'broker' in reply ? { namespace, broker: reply.broker.name, trigger: name } : undefined;
   }
 
   private outcome(outcome: string): RouteLabels & { outcome: string } {
@@ -107,6 +112,23 @@ export class DeliveryWorker {
     const target = this.deps.resolve(route.subscriber, route.namespace);
     this.targetCache = { route, table, target };
     return target;
+  }
+
+  /** Knative metric labels of a Trigger (namespace, broker, trigger); undefined for a Subscription. */
+  private knativeRoute(): KnativeRoute | undefined {
+    return this.knativeLabels;
+  }
+
+  /**
+   * Events stored in process on a served broker (a Subscription's application channel → broker
+   * hop, replies) are what Knative's broker ingress would have received over HTTP: counted as
+   * ingress in the Knative-named metrics, with the status the store answered.
+   */
+  private brokerIngressRecorder(target: Target, eventType: string): ((r: AttemptResult, ms: number) => void) | undefined {
+    if (target.kind !== 'broker') return undefined;
+    const knative = this.deps.metrics.knative;
+    const route = { namespace: target.namespace, broker: target.broker };
+    return (r, ms) => knative.ingress(route, eventType, statusOf(r), ms);
   }
 
   get current(): WorkerRoute {
@@ -165,6 +187,7 @@ export class DeliveryWorker {
 
   /** The consumer's handler: settles the message exactly once. */
   async handle(message: ChannelMessage): Promise<void> {
+    const received = performance.now();
     const route = this.route;
     const log = this.deps.logger;
     if (this.stopping) {
@@ -182,11 +205,13 @@ export class DeliveryWorker {
       await message.ack();
       return;
     }
+    const knative = this.knativeRoute();
     if (!route.matches(event)) {
       this.deps.metrics.filtered.inc({ namespace: route.namespace, name: route.name });
       await message.ack();
       return;
     }
+    if (knative) this.deps.metrics.knative.processing(knative, event.type, performance.now() - received);
 
     this.heartbeats.add(message);
     const started = performance.now();
@@ -209,10 +234,14 @@ export class DeliveryWorker {
     const labels = this.labels();
     const deps = this.attemptDeps();
     const target = this.subscriberTarget(route);
+    const knative = this.knativeRoute();
+    const onAttempt = knative
+      ? (r: AttemptResult, ms: number) => metrics.knative.dispatch(knative, event.type, statusOf(r), ms)
+      : this.brokerIngressRecorder(target, event.type);
     const result = await deliverWithRetries(target, event, route.delivery, deps, (retry, previous) => {
       metrics.retried.inc(labels);
       logger.debug({ route: route.key, id: event.id, retry, target: target.label, outcome: describeOutcome(previous.outcome) }, 'retrying delivery');
-    }, raw);
+    }, raw, onAttempt);
 
     if (result.ok) {
       const forwarded = await this.forwardReply(route, event, result.last.headers, result.last.body, result.last.truncated);
@@ -289,7 +318,7 @@ export class DeliveryWorker {
         'broker' in route.reply
           ? { kind: 'broker', namespace: route.reply.broker.namespace, broker: route.reply.broker.name, label: `broker ${route.reply.broker.namespace}/${route.reply.broker.name}` }
           : this.deps.resolve(route.reply.destination, route.namespace);
-      const res = await deliverWithRetries(target, decision.event as CloudEventJson, route.delivery, this.attemptDeps());
+      const res = await deliverWithRetries(target, decision.event as CloudEventJson, route.delivery, this.attemptDeps(), undefined, undefined, this.brokerIngressRecorder(target, reply.type));
       if (!res.ok) {
         if (!res.final) return false;
         metrics.replies.inc({ ...rl, outcome: 'rejected' });
@@ -300,4 +329,9 @@ export class DeliveryWorker {
     }
     return true;
   }
+}
+
+/** The HTTP status of an attempt; 0 when no response came back (Knative's convention). */
+function statusOf(r: AttemptResult): number {
+  return r.outcome.kind === 'response' ? r.outcome.status : 0;
 }

@@ -3,3 +3,4 @@ export * from './duration';
 export * from './attributes';
 export * from './trigger-spec';
 export * from './wiring';
+export * from './pubsub';

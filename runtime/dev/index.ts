@@ -51,7 +51,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   const applications = discoverApplications(manifests.objects);
   const serviceOverrides = parseServiceMap(cfg.map);
 
-  const channel = createChannel(channelConfigFromCli(cfg), { logger, name: 'event-mesh-dev' });
+  const channel = await createChannel(channelConfigFromCli(cfg), { logger, name: 'event-mesh-dev' });
   const dispatcher = await startDispatcher(
     {
       port: cfg.port,

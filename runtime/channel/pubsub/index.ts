@@ -296,7 +296,9 @@ export class PubSubChannel implements Channel {
             maxAckDeadline: ackDeadline,
             // Held messages (nak delays, slow subscribers) keep their lease while events are kept.
             maxExtensionTime: Duration.from({ seconds: Math.max(600, Math.ceil(maxAgeMs / 1000)) }),
-            streamingOptions: { maxStreams: 1, retryMaxBackoff: Duration.from({ seconds: 2 }) },
+            // timeout: how long a new stream waits for the connection (a pending wait also holds the
+            // process open after close); the subscription reopens itself after a failure.
+            streamingOptions: { maxStreams: 1, timeout: 10_000, retryMaxBackoff: Duration.from({ seconds: 2 }) },
             closeOptions: { behavior: SubscriptionCloseBehaviors.WaitForProcessing, timeout: Duration.from({ seconds: 5 }) },
           }),
         recreate: () => this.provisionSubscription(topic, id, settings, false),

@@ -122,8 +122,10 @@ export class PubSubSubscription implements ChannelConsumer {
     if (this.stopped || sub !== this.sub) return;
     this.sub = undefined;
     this.deps.logger.warn({ err: errText(e) }, 'Pub/Sub subscription stream failed; reopening');
-    sub.removeAllListeners('message');
+    // (Removing the last 'message' listener closes a client subscription and adding one opens
+    // it again: close first, then detach.)
     await sub.close().catch(() => undefined);
+    sub.removeAllListeners('message');
     // What this stream held is redelivered by Pub/Sub; forget it here.
     for (const h of [...this.held]) {
       h.done = true;
@@ -153,8 +155,8 @@ export class PubSubSubscription implements ChannelConsumer {
     clearTimeout(this.reopenTimer);
     const sub = this.sub;
     this.sub = undefined;
-    sub?.removeAllListeners('message');
-    sub?.on('message', (m: Message) => m.nack());
+    // The listener stays (detaching it would close the client subscription at once, with its
+    // default behaviour); it nacks what arrives from now on.
     if (this.running.size > 0 && graceMs > 0) {
       let t: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled([...this.running]), new Promise<void>((r) => (t = setTimeout(r, graceMs)))]);
@@ -171,6 +173,7 @@ export class PubSubSubscription implements ChannelConsumer {
       } catch (e) {
         this.deps.logger.debug({ err: errText(e) }, 'closing the Pub/Sub subscription failed');
       }
+      sub.removeAllListeners();
     }
   }
 }

@@ -1,0 +1,24 @@
+import { PubSubChannel } from './runtime/channel/pubsub';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+(async () => {
+  await sleep(3000);
+  const ch = new PubSubChannel({ emulatorHost: '127.0.0.1:18541', projectId: 'p1', logger: { info: (o: any, m: string) => console.log('I', m, JSON.stringify(o)), warn: (o: any, m: string) => console.log('W', m, JSON.stringify(o)), error: console.error, debug: () => {} } as any });
+  const t0 = Date.now();
+  await ch.connect();
+  console.log('connected', Date.now() - t0);
+  const topic = 'channel.ns.dbg' + Date.now();
+  await ch.ensureTopic(topic, { maxAgeMs: 3600_000 });
+  const t1 = Date.now();
+  await Promise.all(Array.from({ length: 200 }, (_, i) => ch.publish(topic, Buffer.from('e' + i))));
+  console.log('published 200 in', Date.now() - t1);
+  const got: string[] = [];
+  const c = await ch.consume(topic, 'c', async (m) => { got.push(Buffer.from(m.data).toString()); await m.ack(); }, { maxInFlight: 50, ordered: false, ackWaitMs: 500 });
+  for (let i = 0; i < 50 && got.length < 200; i++) await sleep(100);
+  console.log('got', got.length);
+  const t2 = Date.now();
+  await c.stop();
+  console.log('stop took', Date.now() - t2);
+  const t3 = Date.now();
+  await ch.close();
+  console.log('close took', Date.now() - t3);
+})();

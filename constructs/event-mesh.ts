@@ -1,18 +1,20 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   CHANNEL_KINDS, DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, PART_OF, PART_OF_LABEL,
-  brokerIngressUrl, natsUrl, type ChannelKind, type MeshAddressing,
+  brokerIngressUrl, meshMermaid, natsUrl, type ChannelKind, type GraphObject, type MeshAddressing,
 } from './api';
 import { Application, type ApplicationOptions } from './application';
 import { InMemoryChannelBackend, type ChannelBackend } from './channel-backend';
 import { makeClusterScoped } from './cluster-scoped';
 import { EventMeshCrds, type EventMeshCrdsProps } from './crds';
-import { Dispatcher, type DispatcherOptions } from './dispatcher';
+import { Controller, type ControllerOptions } from './controller';
+import { Dispatcher, type DispatcherOptions, type RoutingMode } from './dispatcher';
 import { configError, shown } from './errors';
 import type { HttpAdapterOptions } from './http-adapter';
 import { KafkaChannel, type KafkaChannelOptions } from './kafka-channel';
+import { Monitoring, type MonitoringOptions } from './monitoring';
 import type { MeshContext } from './mesh-context';
 import { NamespaceBinding } from './namespace-binding';
 import { NatsJetStream, resolveStreamSettings, type NatsJetStreamOptions } from './nats-jetstream';
@@ -58,6 +60,17 @@ export interface EventMeshProps {
   readonly logLevel?: LogLevel;
   /** The dispatcher (data plane). @default - see DispatcherOptions */
   readonly dataPlane?: DispatcherOptions;
+  /** Prometheus scraping of the dispatcher (`{ serviceMonitor: true }`). @default - none */
+  readonly monitoring?: MonitoringOptions;
+  /**
+   * Where the dispatcher's routing comes from: `cluster` (it watches the API server, so
+   * Triggers applied with kubectl are routed) or `configmap` (the routing ConfigMap computed
+   * from this App at synth time; rendered only in this mode).
+   * @default "cluster"
+   */
+  readonly routing?: RoutingMode;
+  /** `event-mesh controller` (dynamic wiring and status). @default - see ControllerOptions */
+  readonly controller?: ControllerOptions;
   /** Defaults for every application's HTTP adapter. @default - see HttpAdapterOptions */
   readonly adapters?: HttpAdapterOptions;
   /** Namespaces to bind (Namespace + `default` Broker) even if no application sends to them. @default [] */
@@ -69,9 +82,10 @@ export interface EventMeshProps {
 }
 
 /**
- * The whole Event Mesh: CRDs, NATS JetStream and/or Kafka, the dispatcher (data plane) with
- * its routing ConfigMap, and per application the Application, HTTPSource, adapter, Channel
- * and Subscriptions to the brokers of the namespaces it is bound to. Works in any Chart,
+ * The whole Event Mesh: CRDs, NATS JetStream and/or Kafka, the dispatcher (data plane; its
+ * routing from the cluster, or from a routing ConfigMap), the controller (dynamic wiring and
+ * status), and per application the Application, HTTPSource, adapter, Channel and
+ * Subscriptions to the brokers of the namespaces it is bound to. Works in any Chart,
  * next to the user's own objects.
  */
 export class EventMesh extends Construct implements MeshContext {
@@ -86,6 +100,10 @@ export class EventMesh extends Construct implements MeshContext {
   /** Undefined when no channel uses Kafka. */
   public readonly kafka?: KafkaChannel;
   public readonly dispatcher: Dispatcher;
+  /** The ServiceMonitor and its NetworkPolicy, when `monitoring` is set. */
+  public readonly monitoring?: Monitoring;
+  /** Undefined when `controller.enabled` is false. */
+  public readonly controller?: Controller;
   /** Enabled channel kinds. */
   public readonly channelKinds: readonly ChannelKind[];
 
@@ -140,7 +158,24 @@ export class EventMesh extends Construct implements MeshContext {
       runtime: this.runtime,
       defaultChannel: this.defaultChannel,
       backends: [...this.backends.values()],
+      routing: props.routing,
     });
+    if (props.monitoring) {
+      this.monitoring = new Monitoring(this, 'Monitoring', { ...props.monitoring, dispatcher: this.dispatcher, networkPolicy: props.dataPlane?.networkPolicy ?? true });
+    }
+
+    if (props.controller?.enabled ?? true) {
+      const { enabled: _enabled, ...controllerOptions } = props.controller ?? {};
+      this.controller = new Controller(this, 'Controller', {
+        ...controllerOptions,
+        addressing: this.addressing,
+        image: this.image,
+        runtime: this.runtime,
+        meshSettings: controllerMeshSettings(props, this.channelKinds),
+        knativeServing: props.adapters?.workload === 'knative-service'
+          || (props.applications ?? []).some((app) => app.adapter?.workload === 'knative-service'),
+      });
+    }
 
     this.bindingScope = new Construct(this, 'Namespaces');
     this.applicationScope = new Construct(this, 'Applications');
@@ -215,6 +250,16 @@ export class EventMesh extends Construct implements MeshContext {
     return this.nats ? natsUrl(this.addressing) : undefined;
   }
 
+  /**
+   * The wiring of every chart in this App (applications, channels, brokers, Triggers with
+   * their filters, subscribers, dead-letter sinks) as a Mermaid flowchart, for your docs.
+   * The same drawing as `event-mesh graph` prints from the synthesized manifests.
+   */
+  public toMermaid(): string {
+    const charts = this.node.root.node.findAll().filter((c): c is Chart => Chart.isChart(c));
+    return meshMermaid(charts.flatMap((c) => c.toJson() as GraphObject[]));
+  }
+
   private requireKind(kind: ChannelKind, field: string): ChannelKind {
     if (!CHANNEL_KINDS.includes(kind)) {
       throw configError(this, `${field} must be one of ${CHANNEL_KINDS.join(', ')}, got ${shown(kind)}`, 'pick one of those channel kinds');
@@ -250,4 +295,22 @@ export class EventMesh extends Construct implements MeshContext {
       });
     }
   }
+}
+
+/**
+ * The EventMesh props that shape an Application, for the controller's ConfigMap: what it
+ * renders Applications created with kubectl with. Addressing comes from its env; a literal
+ * Kafka Secret stays out (the adapters reference the Secret by name either way).
+ */
+export function controllerMeshSettings(props: EventMeshProps, channelKinds: readonly ChannelKind[]): Record<string, unknown> {
+  const { insecureLiteralSecret: _secret, ...kafka } = props.kafka ?? {};
+  return JSON.parse(JSON.stringify({
+    image: props.image,
+    logLevel: props.logLevel,
+    defaultChannel: props.defaultChannel,
+    channels: channelKinds,
+    nats: props.nats,
+    kafka: props.kafka ? kafka : undefined,
+    adapters: props.adapters,
+  })) as Record<string, unknown>;
 }

@@ -5,6 +5,17 @@
  */
 import type { ChannelKind } from '../../constructs/api';
 
+/** Minimal logger shape (pino's Logger fits). */
+export interface ChannelLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** A logger that drops everything (the default of every channel). */
+export const noopLogger: ChannelLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
 export interface TopicOptions {
   /** How long an event is kept, acknowledged or not. */
   readonly maxAgeMs?: number;
@@ -33,6 +44,13 @@ export interface ConsumerOptions {
    * when the durable consumer already exists (it resumes where it left off).
    */
   readonly deliverPolicy?: 'all' | 'new';
+  /**
+   * Hand one message to the handler at most this many times, whatever happens (JetStream
+   * `max_deliver`); past it the channel stops redelivering it. A backstop: the dispatcher
+   * dead-letters or drops a message itself before. Channels without such a setting ignore
+   * it. @default unlimited
+   */
+  readonly maxDeliveries?: number;
 }
 
 /** One delivery of one stored event. The handler must call ack() or nak() exactly once. */
@@ -67,6 +85,12 @@ export interface Channel {
    */
   publish(topic: string, data: Uint8Array): Promise<void>;
   consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer>;
+  /**
+   * Remove a durable consumer and its position (its Trigger or Subscription was deleted);
+   * a consumer that does not exist is not an error. Optional: a channel without it keeps
+   * the durable until its inactivity limit.
+   */
+  deleteConsumer?(topic: string, consumer: string): Promise<void>;
   close(): Promise<void>;
 }
 

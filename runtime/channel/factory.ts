@@ -3,14 +3,14 @@
  * docs/architecture.md):
  *
  *   const config = channelConfigFromEnv(process.env);      // EVENT_MESH_CHANNEL, NATS_URL, …
- *   const channel = createChannel(config, { logger });
+ *   const channel = await createChannel(config, { logger });
  *   await channel.connect();
  *   await channel.ensureTopic(topic, topicOptionsFor(config));
  */
 import { CHANNEL_KINDS, ChannelKind, parseGoDuration } from '../../constructs/api';
-import type { Channel, TopicOptions } from './channel';
+import type { Channel, ChannelLogger, TopicOptions } from './channel';
 import { InMemoryChannel } from './in-memory';
-import { ChannelLogger, JetStreamChannel } from './jetstream';
+import { JetStreamChannel } from './jetstream';
 // Types only: kafkajs and @google-cloud/pubsub are loaded by createChannel when picked.
 import type { KafkaChannelOptions } from './kafka';
 import type { PubSubConnection } from './pubsub/config';

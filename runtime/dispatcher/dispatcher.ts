@@ -1,5 +1,5 @@
 /**
- * The dispatcher process (I/O): routing from manifests (reloaded on change), broker
+ * The dispatcher process (I/O): routing from manifests or the cluster (reloaded on change), broker
  * ingress over HTTP, one delivery worker per Subscription and per Trigger, health and
  * metrics endpoints, graceful shutdown.
  */
@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_SYSTEM_NAMESPACE } from '../../constructs/api';
 import type { Destination, MeshAddressing } from '../../constructs/api';
 import type { Channel, TopicOptions } from '../channel/channel';
-import { sendError, sendJson } from '../http';
+import { answerClientError, sendError, sendJson } from '../http';
 import { createMetricsRegistry, silentLogger } from '../observability';
 import type { Logger, Registry } from '../observability';
 import { HttpSender } from './delivery/http-sender';
@@ -22,14 +22,19 @@ import { createDispatcherMetrics } from './metrics';
 import type { DispatcherMetrics } from './metrics';
 import { buildRoutingTable, consumerSettingsChanged, diffRoutes, EMPTY_ROUTING_TABLE, RoutingWatcher } from './routing';
 import type { ManifestSet, ReadManifestOptions, RoutingProblem, RoutingTable, SubscriptionRoute, TriggerRoute } from './routing';
+import type { RoutingSource, RoutingSourceFactory } from './routing/cluster-source';
 
 export interface DispatcherOptions {
   /** HTTP port (broker ingress, /healthz, /readyz, /metrics); 0 picks a free one. @default 8080 */
   readonly port?: number;
   /** @default "0.0.0.0" */
   readonly host?: string;
-  /** Directory (or file) with the routing manifests. */
-  readonly routingDir: string;
+  /** Directory (or file) with the routing manifests (when no `routingSource` is given). */
+  readonly routingDir?: string;
+  /** Where routing comes from instead of `routingDir`, e.g. ClusterRoutingSource.factory(client). */
+  readonly routingSource?: RoutingSourceFactory;
+  /** Load the first routing before listening. @default true for routingDir, false for routingSource */
+  readonly waitForRouting?: boolean;
   readonly readOptions?: ReadManifestOptions;
   /** Broker ingress request body limit. @default 65536 */
   readonly maxBodyBytes?: number;
@@ -48,6 +53,10 @@ export interface DispatcherOptions {
   readonly routingDebounceMs?: number;
   /** Cap on an honoured Retry-After. @default 60000 */
   readonly maxRetryAfterMs?: number;
+  /** Fill the `event_type` label of the Knative-named metrics (unbounded values). @default false */
+  readonly metricsEventType?: boolean;
+  /** Broker ingress: deepest nesting of arrays and objects in a JSON body. @default 64 */
+  readonly maxJsonDepth?: number;
 }
 
 export interface DispatcherDeps {
@@ -112,7 +121,7 @@ function subscriptionWorkerRoute(s: SubscriptionRoute): WorkerRoute {
 export async function startDispatcher(options: DispatcherOptions, deps: DispatcherDeps): Promise<Dispatcher> {
   const logger = deps.logger ?? silentLogger();
   const registry = deps.registry ?? createMetricsRegistry();
-  const metrics = createDispatcherMetrics(registry);
+  const metrics = createDispatcherMetrics(registry, { eventTypeLabel: options.metricsEventType });
   const channel = deps.channel;
   const addressing: Required<MeshAddressing> = {
     systemNamespace: options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE,
@@ -130,6 +139,8 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   const triggerWorkers = new Map<string, DeliveryWorker>();
   const subscriptionWorkers = new Map<string, DeliveryWorker>();
   const ensuredTopics = new Set<string>();
+  /** Durable consumers of deleted routes still to remove (retried with the reconcile). */
+  const consumersToDelete = new Map<string, { topic: string; consumer: string }>();
   let retryTimer: NodeJS.Timeout | undefined;
 
   const sender = new HttpSender();
@@ -172,6 +183,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
           workers.delete(key);
           logger.info({ kind: worker.current.kind, route: key }, 'stopping consumer (removed from routing)');
           await worker.stop(graceDefault);
+          consumersToDelete.set(`${worker.current.topic}|${worker.current.consumer}`, { topic: worker.current.topic, consumer: worker.current.consumer });
         }
       }
       for (const [key, route] of wanted) {
@@ -186,6 +198,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
           await existing.stop(graceDefault);
         }
         if (closing) return;
+        consumersToDelete.delete(`${route.topic}|${route.consumer}`);
         const worker = new DeliveryWorker(route, workerDeps);
         try {
           await ensureTopic(route.topic);
@@ -202,6 +215,18 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
     // Subscriptions start feeding its broker.
     await sync(triggerWorkers, new Map([...table.triggers].map(([k, t]) => [k, triggerWorkerRoute(t)])));
     await sync(subscriptionWorkers, new Map([...table.subscriptions].map(([k, s]) => [k, subscriptionWorkerRoute(s)])));
+    // A deleted Trigger or Subscription owes no more events: remove its durable consumer.
+    for (const [key, c] of consumersToDelete) {
+      if (!channel.deleteConsumer || closing) break;
+      try {
+        await channel.deleteConsumer(c.topic, c.consumer);
+        consumersToDelete.delete(key);
+        logger.info({ topic: c.topic, consumer: c.consumer }, 'durable consumer removed');
+      } catch (err) {
+        failures++;
+        logger.warn({ topic: c.topic, consumer: c.consumer, err: (err as Error).message }, 'could not remove durable consumer; will retry');
+      }
+    }
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = undefined;
     if (failures > 0 && !closing) {
@@ -222,7 +247,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       for (const p of set.problems) logger.warn({ problem: p }, 'routing file problem');
       const built = buildRoutingTable(set.objects);
       const diff = { triggers: diffRoutes(table.triggers, built.table.triggers), subscriptions: diffRoutes(table.subscriptions, built.table.subscriptions) };
-      for (const p of built.problems) logger.warn({ kind: p.kind, namespace: p.namespace, name: p.name }, `skipped ${p.kind} ${p.namespace}/${p.name}: ${p.message}`);
+      for (const p of built.problems) logger.warn({ kind: p.kind, namespace: p.namespace, object: p.name }, `skipped ${p.kind} ${p.namespace}/${p.name}: ${p.message}`);
       table = built.table;
       problems = built.problems;
       routingLoaded = true;
@@ -243,21 +268,23 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       await reconcile();
     });
 
-  const watcher = new RoutingWatcher({
-    dir: options.routingDir,
-    debounceMs: options.routingDebounceMs,
-    pollMs: options.routingPollMs,
-    readOptions: options.readOptions,
-    onChange: (set) => apply(set),
-    onError: (err) => {
+  const routingFrom = options.routingSource ? 'cluster' : options.routingDir;
+  const handlers = {
+    onChange: (set: ManifestSet) => apply(set),
+    onError: (err: Error) => {
       metrics.routingReloads.inc({ result: 'error' });
-      logger.warn({ dir: options.routingDir, err: err.message }, 'reading routing failed; keeping the routing in force');
+      logger.warn({ routing: routingFrom, err: err.message }, 'reading routing failed; keeping the routing in force');
     },
-  });
+  };
+  if (!options.routingSource && !options.routingDir) throw new Error('startDispatcher: routingDir or routingSource is required');
+  const watcher: RoutingSource = options.routingSource
+    ? options.routingSource(handlers)
+    : new RoutingWatcher({ dir: options.routingDir!, debounceMs: options.routingDebounceMs, pollMs: options.routingPollMs, readOptions: options.readOptions, ...handlers });
 
   // HTTP: ingress, health, metrics.
   const server: Server = createServer((req, res) => void route(req, res));
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerClientError(logger));
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const pathname = (req.url ?? '/').split('?')[0];
@@ -279,7 +306,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
         req.resume();
         return sendError(res, 404, 'not_found', `no such endpoint ${pathname}: POST CloudEvents to /<namespace>/<broker>; GET /healthz, /readyz, /metrics`);
       }
-      await handleBrokerIngress(req, res, target, store, { maxBodyBytes: options.maxBodyBytes ?? 65_536, accepting: () => accepting }, metrics, logger);
+      await handleBrokerIngress(req, res, target, store, { maxBodyBytes: options.maxBodyBytes ?? 65_536, accepting: () => accepting, maxJsonDepth: options.maxJsonDepth }, metrics, logger);
     } catch (err) {
       logger.error({ err }, 'request failed');
       sendError(res, 500, 'internal_error', 'the request failed unexpectedly; retry');
@@ -287,13 +314,18 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   };
   const isReady = () => accepting && routingLoaded && channel.isReady();
 
-  try {
-    const initial = await watcher.start();
-    await apply(initial);
-  } catch (err) {
-    metrics.routingReloads.inc({ result: 'error' });
-    logger.error({ dir: options.routingDir, err: (err as Error).message }, 'cannot read routing; not ready until it appears');
-  }
+  const initialLoad = (async () => {
+    try {
+      const initial = await watcher.start();
+      await apply(initial);
+    } catch (err) {
+      metrics.routingReloads.inc({ result: 'error' });
+      logger.error({ routing: routingFrom, err: (err as Error).message }, 'cannot read routing; not ready until it appears');
+    }
+  })();
+  // A directory is read before listening; the cluster may take a while (or be unreachable
+  // for a bit): listen at once, and /readyz says no until the informers have listed.
+  if (options.waitForRouting ?? !options.routingSource) await initialLoad;
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
@@ -310,6 +342,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       accepting = false;
       if (retryTimer) clearTimeout(retryTimer);
       await watcher.stop();
+      await initialLoad;
       await chain;
       const workers = [...triggerWorkers.values(), ...subscriptionWorkers.values()];
       triggerWorkers.clear();

@@ -39,7 +39,9 @@ function modelModule(apiVersion: string): Record<string, unknown> | null {
     ? `kubernetes-models/${version}`
     : group.endsWith('.knative.dev')
       ? `@kubernetes-models/knative/${group}/${version}`
-      : `kubernetes-models/${group}/${version}`;
+      : group === 'monitoring.coreos.com'
+        ? `@kubernetes-models/prometheus-operator/${group}/${version}`
+        : `kubernetes-models/${group}/${version}`;
   let mod: Record<string, unknown> | null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

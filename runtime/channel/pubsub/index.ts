@@ -20,7 +20,7 @@
 import { Duration, PubSub, SubscriptionCloseBehaviors, type Subscription, type Topic } from '@google-cloud/pubsub';
 import type { ChannelKind } from '../../../constructs/api';
 import { Channel, ChannelConsumer, ChannelUnavailableError, ConsumerOptions, MessageHandler, TopicOptions } from '../channel';
-import type { ChannelLogger } from '../jetstream';
+import type { ChannelLogger } from '../channel';
 import { toPubSubMessage } from './binding';
 import { PubSubConnection, subscriptionSettings, SubscriptionSettings, subscriptionUpdates, topicSettings } from './config';
 import { errText, grpcCode, GrpcCode, isAlreadyExists, isNotFound, isUnreachable, mapPubSubError } from './errors';

@@ -12,7 +12,7 @@
  */
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import { ChannelConsumer, ChannelMessage, ConsumerOptions, MessageHandler, runTracked } from '../channel';
-import type { ChannelLogger } from '../jetstream';
+import type { ChannelLogger } from '../channel';
 import { fromPubSubMessage } from './binding';
 import { errText, isNotFound } from './errors';
 

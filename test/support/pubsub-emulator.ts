@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './nats-server';
+import { freePort, terminateChild } from './nats-server';
 
 export interface PubSubEmulatorHandle {
   /** `127.0.0.1:<port>`: the value for PUBSUB_EMULATOR_HOST. */
@@ -120,15 +120,7 @@ export async function startPubSubEmulator(options: { port?: number; readyTimeout
   const terminate = async (signal: NodeJS.Signals) => {
     const p = proc;
     proc = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-      p.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      p.kill(signal);
-    });
+    await terminateChild(p, signal);
   };
 
   await launch();

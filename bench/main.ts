@@ -4,8 +4,13 @@
  *   - a bare Node HTTP server answering 202 (the HTTP ceiling),
  *   - raw JetStream publish at the same concurrency (the durable-store ceiling).
  * Every process (nats-server, load generator, adapter, dispatcher, subscriber) is its own
- * OS process, as in a cluster. Figures are printed as a table and written to
- * .bench/results.json.
+ * OS process, as in a cluster. Then fan-out (1…1,000 Triggers on one broker, next to the
+ * 1-Trigger figure) and synth scale (10…1,000 applications, each size in a child process,
+ * next to the smallest). Figures are printed as a table and written to .bench/results.json,
+ * bench/results/summary.md and SVG charts in bench/results/.
+ *
+ * BENCH_QUICK=1: short runs and the smaller sizes only (checks the bench works in well
+ * under a minute; its figures are not the ones to quote).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,9 +21,16 @@ import { startNatsServer } from '../test/support/nats-server';
 import type { LoadResult, LoadSpec } from './load-generator';
 import { percentile } from './load-generator';
 import { writeBenchRouting } from './routing';
+import { fanOut, type FanOutResult } from './fan-out';
+import type { SynthScaleResult } from './synth-scale';
+import { writeSummary } from './summary';
 
+const QUICK = ['1', 'true', 'yes'].includes(String(process.env.BENCH_QUICK ?? '').toLowerCase());
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? (QUICK ? 1000 : 10_000));
+const FAN_OUT_TRIGGERS = QUICK ? [1, 10, 100] : [1, 10, 100, 1000];
+const FAN_OUT_EVENTS = Number(process.env.BENCH_FAN_OUT_EVENTS ?? (QUICK ? 500 : 20_000));
+const SYNTH_APPLICATIONS = QUICK ? [10, 100] : [10, 100, 1000];
 const EVENT_BYTES = 1024;
 const LATENCY_RATE = 1000;
 const CLI = path.resolve(__dirname, '../runtime/cli.js');
@@ -34,8 +46,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function forkAndWait<T>(script: string, message?: unknown): { child: ChildProcess; reply: Promise<T> } {
-  const child = fork(path.resolve(__dirname, script), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function forkAndWait<T>(script: string, message?: unknown, args: string[] = []): { child: ChildProcess; reply: Promise<T> } {
+  const child = fork(path.resolve(__dirname, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const reply = new Promise<T>((resolve, reject) => {
     child.once('message', (m) => resolve(m as T));
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before answering`)));
@@ -158,8 +170,24 @@ async function main(): Promise<void> {
 
     await stop(dispatcher);
     await stop(adapter);
-    await stop(sink.child);
     fs.rmSync(routingDir, { recursive: true, force: true });
+
+    // Fan-out: the same sink, a fresh nats-server and dispatcher per Trigger count.
+    const fan: FanOutResult[] = [];
+    for (const n of FAN_OUT_TRIGGERS) {
+      const r = await fanOut(n, FAN_OUT_EVENTS, {
+        cli: CLI,
+        freePort,
+        waitReady,
+        stop,
+        sinkUrl: `http://127.0.0.1:${sinkPort}/`,
+        sinkStats: (phase) => sinkStats(sink.child, phase),
+      });
+      console.log(`fan-out ${n} Trigger(s): ${r.deliveredPerSecond} delivered/s, dispatcher peak RSS ${r.dispatcherPeakRssMb} MB, ${r.natsConsumers} NATS consumers`);
+      fan.push(r);
+    }
+    await stop(sink.child);
+    results.fanOut = fan.map((r) => ({ ...r, ratioToOneTrigger: +(r.deliveredPerSecond / fan[0].deliveredPerSecond).toFixed(3) }));
 
     const bareRate = rate(bareResult.ok, bareResult.elapsedMs);
     const rawRate = rate(rawResult.ok, rawResult.elapsedMs);
@@ -198,9 +226,22 @@ async function main(): Promise<void> {
     await nats.stop();
   }
 
+  // Synth scale: each size in its own process (peak RSS is the process's own).
+  const synth: SynthScaleResult[] = [];
+  for (const n of SYNTH_APPLICATIONS) {
+    const r = await forkAndWait<SynthScaleResult>('synth-scale.js', undefined, [String(n)]).reply;
+    console.log(`synth ${n} applications × 10 Triggers: ${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), peak RSS ${r.peakRssMb} MB`);
+    synth.push(r);
+  }
+  results.synthScale = synth.map((r) => ({ ...r, timeRatioToSmallest: +(r.seconds / synth[0].seconds).toFixed(2) }));
+  results.quick = QUICK;
+
   fs.mkdirSync('.bench', { recursive: true });
   fs.writeFileSync('.bench/results.json', JSON.stringify(results, null, 2));
   printTable(results);
+  const out = path.resolve(__dirname, '../../bench/results');
+  await writeSummary(results, out);
+  console.log(`summary and charts: ${path.relative(process.cwd(), out)}/summary.md`);
 }
 
 

@@ -1,4 +1,4 @@
-import { ApiObject, Lazy, Yaml } from 'cdk8s';
+import { ApiObject, Lazy } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, type IConstruct } from 'constructs';
 import {
@@ -25,6 +25,10 @@ export interface RoutingConfigProps {
  * Channel, Subscription and Trigger in the whole cdk8s App, as multi-document YAML. It is
  * filled in lazily, when the App is synthesized, so Triggers a user adds anywhere, before or
  * after the mesh, are included. The dispatcher mounts it and reloads when it changes.
+ *
+ * Each document is written as one line of JSON (valid YAML; YAML 1.2 is a superset of
+ * JSON), separated by `---`: rendering 10,000 Triggers as block YAML took a third of the
+ * whole synthesis, JSON takes a few milliseconds, and the dispatcher reads both.
  */
 export class RoutingConfig extends Construct {
   public readonly configMap: kplus.ConfigMap;
@@ -40,6 +44,7 @@ export class RoutingConfig extends Construct {
 
 /** The routing documents of every object under `root`, in a stable order. */
 export function routingObjects(root: IConstruct): any[] {
+  const compare = collator.compare;
   const rank = (o: { apiVersion: string; kind: string }) => ROUTING_KINDS.findIndex((k) => k.apiVersion === o.apiVersion && k.kind === o.kind);
   return root.node.findAll()
     .filter((c): c is ApiObject => ApiObject.isApiObject(c) && rank(c) >= 0)
@@ -48,11 +53,14 @@ export function routingObjects(root: IConstruct): any[] {
     // dispatcher, treat a Broker without a class as ours.
     .filter((o) => o.kind !== 'Broker' || isServedBrokerClass(o.metadata?.annotations))
     .sort((a, b) => rank(a) - rank(b)
-      || String(a.metadata?.namespace ?? '').localeCompare(String(b.metadata?.namespace ?? ''))
-      || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
+      || compare(String(a.metadata?.namespace ?? ''), String(b.metadata?.namespace ?? ''))
+      || compare(String(a.metadata?.name), String(b.metadata?.name)));
 }
 
-function renderRouting(root: IConstruct): string {
-  const docs = routingObjects(root);
-  return docs.length ? Yaml.stringify(...docs) : '';
+/** The same order as String.prototype.localeCompare, without a collator per comparison. */
+const collator = new Intl.Collator();
+
+/** Multi-document YAML with one JSON line per document. */
+export function renderRouting(root: IConstruct): string {
+  return routingObjects(root).map((doc) => `${JSON.stringify(doc)}\n`).join('---\n');
 }

@@ -1,10 +1,11 @@
 import { ApiObject, Chart } from 'cdk8s';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import {
-  BROKER_API_VERSION, DEFAULT_BROKER_NAME, DELIVERY_ORDER_ANNOTATION, MAX_IN_FLIGHT_ANNOTATION, MAX_IN_FLIGHT_LIMIT,
+  DEFAULT_BROKER_NAME, DELIVERY_ORDER_ANNOTATION, MAX_IN_FLIGHT_ANNOTATION, MAX_IN_FLIGHT_LIMIT,
   destinationUrl, triggerObject, validateTriggerSpec,
   type DeliveryOrder, type DeliverySpec, type Destination, type SubscriptionsApiFilter, type TriggerSpec,
 } from './api';
+import { appIndexOf } from './app-index';
 import { configError, shown, specError } from './errors';
 import { requireDnsLabel, requireInteger, requireLabels } from './prop-checks';
 
@@ -134,9 +135,9 @@ export class Trigger extends Construct {
   }
 
   private checkBrokerExists(): string[] {
-    const brokers = brokersIn(this.node.root);
-    if (brokers.some((b) => b.namespace === this.namespace && b.name === this.broker)) return [];
-    const here = brokers.filter((b) => b.namespace === this.namespace).map((b) => `"${b.name}"`);
+    const inNamespace = appIndexOf(this).brokersByNamespace.get(this.namespace) ?? [];
+    if (inNamespace.includes(this.broker)) return [];
+    const here = inNamespace.map((name) => `"${name}"`);
     return [
       `trigger "${this.name}" uses broker "${this.broker}" in namespace "${this.namespace}", but the app defines no such broker ` +
         `(brokers in "${this.namespace}": ${here.length ? here.join(', ') : 'none'}); ` +
@@ -144,11 +145,4 @@ export class Trigger extends Construct {
         `fix broker/namespace, or set requireBroker: false if the broker is managed elsewhere (at ${this.node.path})`,
     ];
   }
-}
-
-/** Every Broker object in the app, whichever construct made it. */
-function brokersIn(root: IConstruct): { name: string; namespace: string }[] {
-  return root.node.findAll()
-    .filter((c): c is ApiObject => ApiObject.isApiObject(c) && c.apiVersion === BROKER_API_VERSION && c.kind === 'Broker')
-    .map((b) => ({ name: b.name, namespace: b.metadata.namespace ?? 'default' }));
 }

@@ -31,6 +31,26 @@ export interface TopicOptions {
   readonly maxBytes?: number;
 }
 
+/**
+ * An event's context attributes by name (the CloudEvents JSON object itself will do;
+ * `data` / `data_base64` are never attributes). Values are read with `attributeString`.
+ */
+export type EventAttributes = Readonly<Record<string, unknown>>;
+
+/**
+ * The string value of a context attribute, or undefined when the event does not carry it.
+ * Numbers and booleans (extension values in the JSON format) read as their canonical string
+ * form. The one rule Trigger filters and channel prefilters share.
+ */
+export function attributeString(event: EventAttributes, name: string): string | undefined {
+  if (name === 'data' || name === 'data_base64') return undefined;
+  if (!Object.prototype.hasOwnProperty.call(event, name)) return undefined;
+  const value = event[name];
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
 export interface ConsumerOptions {
   /** At most this many messages handed to the handler and not yet acked/nacked. */
   readonly maxInFlight: number;
@@ -51,6 +71,17 @@ export interface ConsumerOptions {
    * it. @default unlimited
    */
   readonly maxDeliveries?: number;
+  /**
+   * A hint for filtering on the server: `attribute -> value` terms every event the handler
+   * wants satisfies (a Trigger's `CompiledFilter.requiredExact`). A channel may then skip
+   * events published with attributes that fail a term; it may deliver more than asked (the
+   * handler filters again), never less of what was published with attributes. Events
+   * published without attributes may not reach a consumer with a prefilter. A channel
+   * that cannot filter ignores it (in-memory, Kafka); JetStream turns the terms on `type`,
+   * `source` and `eventtypeversion` into a consumer filter subject. docs/runtime-dispatcher.md
+   * says what each channel does.
+   */
+  readonly prefilter?: Readonly<Record<string, string>>;
 }
 
 /** One delivery of one stored event. The handler must call ack() or nak() exactly once. */
@@ -81,9 +112,11 @@ export interface Channel {
   ensureTopic(topic: string, options?: TopicOptions): Promise<void>;
   /**
    * Resolves only once the event is durably stored (for JetStream: the publish ack).
-   * Rejects with ChannelUnavailableError or ChannelFullError.
+   * Rejects with ChannelUnavailableError or ChannelFullError. `attributes`: the event's
+   * context attributes (they must be the event's own), so channels that filter on the
+   * server can route it to consumers with a matching `prefilter`; ignored by the others.
    */
-  publish(topic: string, data: Uint8Array): Promise<void>;
+  publish(topic: string, data: Uint8Array, attributes?: EventAttributes): Promise<void>;
   consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer>;
   /**
    * Remove a durable consumer and its position (its Trigger or Subscription was deleted);

@@ -94,6 +94,7 @@ function triggerWorkerRoute(t: TriggerRoute): WorkerRoute {
     consumer: t.consumer,
     order: t.order,
     maxInFlight: t.maxInFlight,
+    prefilter: t.prefilter,
     matches: t.filter.matches,
     subscriber: t.subscriber,
     delivery: t.delivery,
@@ -194,7 +195,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
             continue;
           }
           workers.delete(key);
-          logger.info({ kind: route.kind, route: key }, 'restarting consumer (ordering or max-in-flight changed)');
+          logger.info({ kind: route.kind, route: key }, 'restarting consumer (ordering, max-in-flight or server-side filter changed)');
           await existing.stop(graceDefault);
         }
         if (closing) return;

@@ -2,17 +2,10 @@
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ChannelUnavailableError } from '../../runtime/channel/channel';
-import { durableNameFor, JetStreamChannel, streamNameFor, subjectFor } from '../../runtime/channel/jetstream';
+import { durableNameFor, JetStreamChannel, streamNameFor, streamSubjectFor } from '../../runtime/channel/jetstream';
 import { NatsServerHandle, startNatsServer } from '../support/nats-server';
+import { sleep, waitFor } from '../support/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, what: string) {
-  const until = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 let nats: NatsServerHandle;
 let nc: Awaited<ReturnType<typeof connect>>;
@@ -36,7 +29,7 @@ test('ensureTopic creates a file stream with the options and updates it when the
   const topic = 'channel.kyma-integration.commerce';
   await ch.ensureTopic(topic, { maxAgeMs: 60_000, replicas: 1 });
   let info = await jsm.streams.info(streamNameFor(topic));
-  expect(info.config).toMatchObject({ subjects: [subjectFor(topic)], storage: 'file', retention: 'limits', max_age: 60_000 * 1e6, num_replicas: 1, discard: 'old' });
+  expect(info.config).toMatchObject({ subjects: [streamSubjectFor(topic)], storage: 'file', retention: 'limits', max_age: 60_000 * 1e6, num_replicas: 1, discard: 'old' });
   await ch.ensureTopic(topic, { maxAgeMs: 120_000, maxBytes: 1_000_000, maxInactivityMs: 3_600_000 });
   info = await jsm.streams.info(streamNameFor(topic));
   expect(info.config).toMatchObject({ max_age: 120_000 * 1e6, max_bytes: 1_000_000, discard: 'new' });

@@ -102,8 +102,17 @@ describe('routing table', () => {
     expect(diff.triggers.added.map((t) => t.name)).toEqual(['d']);
     expect(diff.triggers.removed.map((t) => t.name)).toEqual(['c']);
     const [b] = diff.triggers.changed;
-    expect(consumerSettingsChanged(b.before, b.after)).toBe(false);
+    // b's new exact type is a server-side filter (prefilter): its consumer restarts, same durable, same position.
+    expect(b.after.prefilter).toEqual({ type: 'x' });
+    expect(consumerSettingsChanged(b.before, b.after)).toBe(true);
     expect(isEmptyDiff(diffRoutingTables(after, after))).toBe(true);
+  });
+
+  it('diffs: a filter change that leaves the exact terms alone keeps the consumer running', () => {
+    const before = buildRoutingTable([broker('default'), trigger('b', { filters: [{ prefix: { type: 'x.' } }] })] as ManifestObject[]).table;
+    const after = buildRoutingTable([broker('default'), trigger('b', { filters: [{ prefix: { type: 'y.' } }] })] as ManifestObject[]).table;
+    const [b] = diffRoutingTables(before, after).triggers.changed;
+    expect(consumerSettingsChanged(b.before, b.after)).toBe(false);
   });
 
   it('a change of broker delivery defaults changes its triggers', () => {

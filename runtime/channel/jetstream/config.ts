@@ -4,7 +4,8 @@
  */
 import { AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType, StreamConfig } from '@nats-io/jetstream';
 import type { ConsumerOptions, TopicOptions } from '../channel';
-import { durableNameFor, streamNameFor, subjectFor } from './names';
+import { durableNameFor, streamNameFor } from './names';
+import { streamSubjectFor } from './subjects';
 import { describeStream } from './sweeper';
 
 /** Milliseconds to the nanoseconds JetStream's API uses. */
@@ -18,7 +19,7 @@ function sameNumber(a: number | undefined, b: number | undefined): boolean {
 export function streamConfigFor(topic: string, o: TopicOptions): Partial<StreamConfig> & { name: string } {
   return {
     name: streamNameFor(topic),
-    subjects: [subjectFor(topic)],
+    subjects: [streamSubjectFor(topic)],
     description: describeStream(topic, o),
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
@@ -36,12 +37,16 @@ export function streamNeedsUpdate(c: Partial<StreamConfig>, want: Partial<Stream
     !sameNumber(c.num_replicas, want.num_replicas) ||
     !sameNumber(c.max_bytes, want.max_bytes) ||
     c.discard !== want.discard ||
-    c.description !== want.description
+    c.description !== want.description ||
+    (c.subjects ?? []).join(' ') !== (want.subjects ?? []).join(' ')
   );
 }
 
-/** The durable consumer of `consumer` on `topic`. */
-export function consumerConfigFor(topic: string, consumer: string, options: ConsumerOptions, topicOptions: TopicOptions): Partial<ConsumerConfig> {
+/**
+ * The durable consumer of `consumer` on `topic`; `filterSubject` from `filterSubjectFor`
+ * once it is safe to use (see `filterIsSafe`).
+ */
+export function consumerConfigFor(topic: string, consumer: string, options: ConsumerOptions, topicOptions: TopicOptions, filterSubject?: string): Partial<ConsumerConfig> {
   const want: Partial<ConsumerConfig> = {
     durable_name: durableNameFor(consumer),
     description: `event-mesh consumer ${consumer} of ${topic}`,
@@ -52,6 +57,7 @@ export function consumerConfigFor(topic: string, consumer: string, options: Cons
     max_deliver: options.maxDeliveries ?? -1,
   };
   if (topicOptions.maxInactivityMs) want.inactive_threshold = nanos(topicOptions.maxInactivityMs);
+  if (filterSubject) want.filter_subject = filterSubject;
   return want;
 }
 
@@ -61,7 +67,8 @@ export function consumerNeedsUpdate(c: Partial<ConsumerConfig>, want: Partial<Co
     !sameNumber(c.ack_wait, want.ack_wait) ||
     !sameNumber(c.max_ack_pending, want.max_ack_pending) ||
     !sameNumber(c.inactive_threshold, want.inactive_threshold) ||
-    !sameNumber(c.max_deliver, want.max_deliver)
+    !sameNumber(c.max_deliver, want.max_deliver) ||
+    (c.filter_subject ?? '') !== (want.filter_subject ?? '')
   );
 }
 
@@ -73,5 +80,7 @@ export function consumerUpdateFor(want: Partial<ConsumerConfig>): Partial<Consum
     inactive_threshold: want.inactive_threshold ?? 0,
     description: want.description,
     max_deliver: want.max_deliver ?? -1,
+    // undefined (not ""): the client then sends no filter, which removes one.
+    filter_subject: want.filter_subject,
   };
 }

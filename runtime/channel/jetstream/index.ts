@@ -15,25 +15,31 @@
  * - The connection reconnects forever; `isReady()` follows it. Publishing while
  *   disconnected fails fast with ChannelUnavailableError.
  *
+ * - Events are stored on attribute-carrying subjects and Trigger consumers get a filter
+ *   subject from their prefilter (server-side filtering, subjects.ts); streams and consumers
+ *   of the old layout migrate on start (see ensureConsumer, docs/runtime-dispatcher.md).
+ *
  * This file holds the channel (connection, status watch, topics, consumers, close) and
  * re-exports the folder's public names; see names.ts, config.ts, errors.ts, outbox.ts,
  * publisher.ts, subscription.ts and sweeper.ts for the rest. Does I/O.
  */
 import { connect as natsConnect } from '@nats-io/transport-node';
-import { jetstream, JetStreamApiError, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, JetStreamApiError, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import type { ChannelKind } from '../../../constructs/api';
-import { Channel, ChannelConsumer, ChannelLogger, ChannelUnavailableError, ConsumerOptions, MessageHandler, noopLogger, TopicOptions } from '../channel';
+import { Channel, ChannelConsumer, ChannelLogger, ChannelUnavailableError, ConsumerOptions, EventAttributes, MessageHandler, noopLogger, TopicOptions } from '../channel';
 import { consumerConfigFor, consumerNeedsUpdate, consumerUpdateFor, streamConfigFor, streamNeedsUpdate } from './config';
 import { errText, isNoResponders, mapNatsError } from './errors';
 import { durableNameFor, streamNameFor, subjectFor } from './names';
 import { NatsConnection, Outbox } from './outbox';
 import { PipelinedPublisher } from './publisher';
+import { filterIsSafe, filterSubjectFor, publishSubjectFor } from './subjects';
 import { JetStreamSubscription } from './subscription';
 import { Sweeper } from './sweeper';
 
 export type { ChannelLogger } from '../channel';
 export { mapNatsError } from './errors';
 export { durableNameFor, escapeName, STREAM_PREFIX, streamNameFor, subjectFor } from './names';
+export { filterSubjectFor, publishSubjectFor, streamSubjectFor } from './subjects';
 
 export interface JetStreamChannelOptions {
   /** NATS server URL(s). @default "nats://127.0.0.1:4222" */
@@ -46,6 +52,11 @@ export interface JetStreamChannelOptions {
   readonly publishTimeoutMs?: number;
   /** How often the inactivity sweeper runs. @default maxInactivity / 4, 250 ms…60 s */
   readonly sweepIntervalMs?: number;
+  /**
+   * How often a consumer whose filter subject must wait for old-layout events to be
+   * acknowledged checks again. @default 1000
+   */
+  readonly migrationCheckMs?: number;
   /** Connection name shown by the server. */
   readonly name?: string;
   readonly user?: string;
@@ -239,10 +250,10 @@ export class JetStreamChannel implements Channel {
     await p;
   }
 
-  async publish(topic: string, data: Uint8Array): Promise<void> {
+  async publish(topic: string, data: Uint8Array, attributes?: EventAttributes): Promise<void> {
     if (!this.isReady()) throw new ChannelUnavailableError(this.closed ? 'the JetStream channel was closed' : 'not connected to NATS (reconnecting)', 1);
     const publisher = this.publisher!;
-    const subject = subjectFor(topic);
+    const subject = publishSubjectFor(topic, attributes);
     try {
       await publisher.publish(subject, data);
     } catch (e) {
@@ -257,13 +268,17 @@ export class JetStreamChannel implements Channel {
     }
   }
 
-  /** Create the durable consumer or update its limits. */
-  private async ensureConsumer(topic: string, consumer: string, options: ConsumerOptions): Promise<void> {
+  /**
+   * Create the durable consumer or update its limits and filter subject. Resolves to false
+   * while the filter its prefilter asks for must wait (events under the old subject layout
+   * the consumer has not acknowledged yet): the consumer then reads the whole stream.
+   */
+  private async ensureConsumer(topic: string, consumer: string, options: ConsumerOptions): Promise<'filtered' | 'wait' | 'recreate'> {
     const jsm = this.manager();
     const stream = streamNameFor(topic);
     const durable = durableNameFor(consumer);
     const topicOptions = this.topics.get(topic) ?? {};
-    const want = consumerConfigFor(topic, consumer, options, topicOptions);
+    const filter = filterSubjectFor(topic, options.prefilter);
     let info;
     try {
       info = await jsm.consumers.info(stream, durable);
@@ -274,16 +289,96 @@ export class JetStreamChannel implements Channel {
         throw e;
       }
     }
+    // A new consumer that starts at the end never sees old-layout events.
+    const safe = filter === undefined || (!info && options.deliverPolicy === 'new') || filterIsSafe(info?.ack_floor.stream_seq ?? 0, await this.lastOldLayoutSeq(topic));
+    const want = consumerConfigFor(topic, consumer, options, topicOptions, safe ? filter : undefined);
     if (!info) {
       try {
         await jsm.consumers.add(stream, want);
-        return;
+        return safe ? 'filtered' : 'wait';
       } catch (e) {
         if (!(e instanceof JetStreamApiError && /already (in use|exists)/i.test(e.message))) throw e;
         info = await jsm.consumers.info(stream, durable);
       }
     }
-    if (consumerNeedsUpdate(info.config, want)) await jsm.consumers.update(stream, durable, consumerUpdateFor(want));
+    // nats-server 2.9 accepts a wildcard filter on a consumer created without one but then
+    // delivers nothing: such a consumer is recreated at its position (recreateFiltered).
+    const recreate = !info.config.filter_subject && want.filter_subject !== undefined;
+    if (recreate) delete want.filter_subject;
+    if (consumerNeedsUpdate(info.config, want)) {
+      await jsm.consumers.update(stream, durable, consumerUpdateFor(want));
+      if ((want.filter_subject ?? '') !== (info.config.filter_subject ?? '')) this.logger.info({ topic, consumer, filterSubject: want.filter_subject ?? '' }, 'JetStream consumer filter subject set');
+    }
+    return recreate ? 'recreate' : safe ? 'filtered' : 'wait';
+  }
+
+  /**
+   * Replace an unfiltered durable consumer by one with its filter subject that starts right
+   * after the last event the old one delivered. Only when nothing is pending an ack (of any
+   * process): an event delivered after the position was read has a higher sequence and is
+   * delivered again by the new consumer, so none is lost. Resolves false when it must wait.
+   */
+  private async recreateFiltered(topic: string, consumer: string, options: ConsumerOptions): Promise<boolean> {
+    const jsm = this.manager();
+    const stream = streamNameFor(topic);
+    const durable = durableNameFor(consumer);
+    const filter = filterSubjectFor(topic, options.prefilter);
+    const info = await jsm.consumers.info(stream, durable);
+    if (!filter || info.config.filter_subject) return true;
+    if (info.num_ack_pending > 0 || !filterIsSafe(info.ack_floor.stream_seq, await this.lastOldLayoutSeq(topic))) return false;
+    const want = consumerConfigFor(topic, consumer, options, this.topics.get(topic) ?? {}, filter);
+    await jsm.consumers.delete(stream, durable);
+    await jsm.consumers.add(stream, { ...want, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.delivered.stream_seq + 1 });
+    this.logger.info({ topic, consumer, filterSubject: filter, startSeq: info.delivered.stream_seq + 1 }, 'JetStream consumer recreated with its filter subject');
+    return true;
+  }
+
+  /** One step of the migration: true once the consumer filters as its prefilter asks. */
+  private async migrate(sub: JetStreamSubscription | undefined, topic: string, consumer: string, options: ConsumerOptions): Promise<boolean> {
+    const state = await this.ensureConsumer(topic, consumer, options);
+    if (state !== 'recreate') return state === 'filtered';
+    const run = () => this.recreateFiltered(topic, consumer, options);
+    return sub ? sub.pauseWhile(Math.max(1, options.ackWaitMs), run) : run();
+  }
+
+  /** Sequence of the last event stored under the old subject layout (`subjectFor`), 0 when none. */
+  private async lastOldLayoutSeq(topic: string): Promise<number> {
+    try {
+      const m = await this.manager().streams.getMessage(streamNameFor(topic), { last_by_subj: subjectFor(topic) });
+      return m?.seq ?? 0;
+    } catch (e) {
+      if (e instanceof JetStreamApiError && (e.code === 10037 || e.code === 10059)) return 0; // no such message / stream
+      throw e;
+    }
+  }
+
+  /**
+   * Until a consumer may filter (see ensureConsumer), check again every `migrationCheckMs`;
+   * the handler's predicate filters in the meantime.
+   */
+  private watchMigration(sub: JetStreamSubscription, topic: string, consumer: string, options: ConsumerOptions): void {
+    const every = this.options.migrationCheckMs ?? 1000;
+    let busy = false;
+    const timer = setInterval(() => {
+      if (!this.subs.has(sub) || this.closed) {
+        clearInterval(timer);
+        return;
+      }
+      if (!this.isReady()) return;
+      if (busy) return;
+      busy = true;
+      this.migrate(sub, topic, consumer, options).then(
+        (done) => {
+          busy = false;
+          if (done) clearInterval(timer);
+        },
+        (e) => {
+          busy = false;
+          this.logger.debug({ err: errText(e), topic, consumer }, 'checking whether the consumer can filter failed; will retry');
+        },
+      );
+    }, every);
+    timer.unref();
   }
 
   async deleteConsumer(topic: string, consumer: string): Promise<void> {
@@ -298,11 +393,13 @@ export class JetStreamChannel implements Channel {
   async consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer> {
     try {
       if (!this.topics.has(topic)) await this.ensureImplicit(topic);
-      await this.ensureConsumer(topic, consumer, options);
+      const filtered = await this.migrate(undefined, topic, consumer, options);
       const sub = new JetStreamSubscription(
         {
           consumer: () => this.client().consumers.get(streamNameFor(topic), durableNameFor(consumer)),
-          recreate: () => this.ensureConsumer(topic, consumer, options),
+          recreate: async () => {
+            await this.ensureConsumer(topic, consumer, options);
+          },
           settle: (m, op) => this.box?.settle(m, op),
           flush: () => this.box?.flush(),
           stopped: (s) => this.subs.delete(s),
@@ -315,6 +412,7 @@ export class JetStreamChannel implements Channel {
       );
       await sub.start();
       this.subs.add(sub);
+      if (!filtered) this.watchMigration(sub, topic, consumer, options);
       return sub;
     } catch (e) {
       throw mapNatsError(e, `consuming ${topic} as ${consumer}`);

@@ -202,12 +202,24 @@ export class JetStreamSubscription implements ChannelConsumer {
     }
   }
 
-  async stop(graceMs = 0): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.deps.stopped(this);
-    if (this.pruner) clearInterval(this.pruner);
+  /**
+   * Stop pulling, let the handlers in flight finish (up to `graceMs`) and send their acks,
+   * run `fn` (the consumer is quiet: nothing of this process is in flight), then pull again.
+   */
+  async pauseWhile<T>(graceMs: number, fn: () => Promise<T>): Promise<T> {
     const messages = this.messages;
+    this.messages = undefined;
+    try {
+      await this.quiesce(messages, graceMs);
+      this.deps.flush();
+      return await fn();
+    } finally {
+      if (!this.stopped) await this.open();
+    }
+  }
+
+  /** Stop pulling on `messages`, then wait up to `graceMs` for the handlers in flight. */
+  private async quiesce(messages: ConsumerMessages | undefined, graceMs: number): Promise<void> {
     try {
       await messages?.close();
     } catch {
@@ -222,6 +234,14 @@ export class JetStreamSubscription implements ChannelConsumer {
       this.idle = undefined;
       clearTimeout(timer);
     }
+  }
+
+  async stop(graceMs = 0): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.deps.stopped(this);
+    if (this.pruner) clearInterval(this.pruner);
+    await this.quiesce(this.messages, graceMs);
     // Release what is still unsettled so another consumer instance gets it right away.
     for (const m of this.outstanding) m.nak();
     this.outstanding.clear();

@@ -36,6 +36,8 @@ export interface WorkerRoute {
   readonly consumer: string;
   readonly order: 'ordered' | 'unordered';
   readonly maxInFlight: number;
+  /** Exact terms every matching event satisfies, for the channel to filter on (Triggers). */
+  readonly prefilter?: Readonly<Record<string, string>>;
   readonly matches: (event: CloudEventJson) => boolean;
   readonly subscriber: Destination;
   readonly delivery: DeliveryPolicy;
@@ -146,6 +148,7 @@ export class DeliveryWorker {
       deliverPolicy: route.kind === 'trigger' ? 'new' : 'all',
       // Backstop only: the worker's own, spec-derived limit (deliveryLimit) comes first.
       maxDeliveries: CHANNEL_MAX_DELIVERIES,
+      prefilter: route.prefilter,
     });
     this.heartbeats.start();
     this.deps.metrics.consumers.inc({ kind: route.kind });
@@ -259,6 +262,15 @@ export class DeliveryWorker {
 
     const { outcome } = result.last;
     const why = describeOutcome(outcome);
+    if (target.kind === 'broker' && isRetryable(outcome)) {
+      // A broker this dispatcher serves could not store it (its channel is down or full):
+      // that is the mesh's own storage, not a subscriber's answer. Keep the event where it
+      // is and try again later, however many attempts the delivery policy allows.
+      const wait = retryWaitMs(route.delivery.backoffPolicy, Math.max(route.delivery.backoffDelayMs, 1000), Math.max(1, message.deliveryCount), undefined, 30_000);
+      logger.warn({ route: route.key, id: event.id, target: target.label, outcome: why, retryInMs: wait }, 'the broker could not store the event; it will be redelivered');
+      message.nak(wait);
+      return 'released';
+    }
     const dls = route.delivery.deadLetterSink;
     if (!dls) {
       const reason = isRetryable(outcome) && target.kind !== 'unresolvable' ? 'retries_exhausted' : 'not_retryable';

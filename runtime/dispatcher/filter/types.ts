@@ -1,3 +1,5 @@
+import { attributeString } from '../../channel/channel';
+
 /**
  * What a filter sees of an event: its context attributes (required, optional and
  * extensions) by name. `data` / `data_base64` are not attributes and never match.
@@ -25,21 +27,12 @@ export class FilterCompileError extends Error {
   }
 }
 
-const NOT_ATTRIBUTES = new Set(['data', 'data_base64']);
-
 /**
  * The string value of a context attribute, or undefined when the event does not carry
  * it. Non-string extension values (numbers, booleans in the JSON format) compare by their
- * canonical string form, as the CloudEvents type system's string encoding defines.
+ * canonical string form, as the CloudEvents type system's string encoding defines. The
+ * same function channels use for prefilters (runtime/channel/channel.ts).
  */
-export function attributeValue(event: EventAttributes, name: string): string | undefined {
-  if (NOT_ATTRIBUTES.has(name)) return undefined;
-  if (!Object.prototype.hasOwnProperty.call(event, name)) return undefined;
-  const value = event[name];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return undefined;
-}
+export const attributeValue: (event: EventAttributes, name: string) => string | undefined = attributeString;
 
 export const MATCH_ALL: CompiledFilter = { matches: () => true, requiredExact: new Map() };

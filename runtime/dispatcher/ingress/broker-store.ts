@@ -105,13 +105,13 @@ export class BrokerStore {
           const probe = this.readsStamp(table, route.key) ? stampForBroker(event, new Date(iso)) : event;
           if (index.match(probe).length === 0) this.metrics.unmatched.inc({ namespace: route.namespace, broker: route.name });
         }
-        return this.channel.publish(route.topic, bytes);
+        return this.channel.publish(route.topic, bytes, { ...event, [EXT_ARRIVAL_TIME]: iso });
       }
     }
     const stamped = stampForBroker(event, now ?? new Date()) as CloudEventJson;
     // The index runs only the filters that can match: cheap even with many Triggers.
     if (index && index.match(stamped).length === 0) this.metrics.unmatched.inc({ namespace: route.namespace, broker: route.name });
-    return this.channel.publish(route.topic, toChannelBytes(stamped));
+    return this.channel.publish(route.topic, toChannelBytes(stamped), stamped);
   }
 
   /** Now as RFC 3339, formatted once per millisecond. */

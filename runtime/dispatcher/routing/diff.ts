@@ -31,7 +31,13 @@ export function diffRoutes<T extends Keyed>(before: ReadonlyMap<string, T>, afte
 
 /** True when the consumer must be recreated (not just given the new route). */
 export function consumerSettingsChanged(a: ConsumerSettings, b: ConsumerSettings): boolean {
-  return a.topic !== b.topic || a.consumer !== b.consumer || a.order !== b.order || a.maxInFlight !== b.maxInFlight;
+  return a.topic !== b.topic || a.consumer !== b.consumer || a.order !== b.order || a.maxInFlight !== b.maxInFlight || !samePrefilter(a.prefilter, b.prefilter);
+}
+
+function samePrefilter(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && a![k] === b![k]);
 }
 
 export interface RoutingDiff {

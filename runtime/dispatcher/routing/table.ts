@@ -61,6 +61,11 @@ export interface ConsumerSettings {
   readonly consumer: string;
   readonly order: DeliveryOrder;
   readonly maxInFlight: number;
+  /**
+   * Exact terms every event the consumer wants satisfies (a Trigger's
+   * `filter.requiredExact`), handed to the channel for filtering on the server.
+   */
+  readonly prefilter?: Readonly<Record<string, string>>;
 }
 
 export interface TriggerRoute extends ConsumerSettings {
@@ -256,6 +261,7 @@ export function buildRoutingTable(objects: readonly ManifestObject[]): BuildResu
       topic: broker.topic,
       consumer: triggerConsumer(namespace, name),
       ...settings,
+      ...(filter.requiredExact.size > 0 ? { prefilter: Object.fromEntries(filter.requiredExact) } : {}),
       spec,
       filter,
       subscriber: spec.subscriber,

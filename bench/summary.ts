@@ -1,0 +1,80 @@
+/**
+ * bench/results/summary.md and its SVG charts from one run's results (writes files).
+ * Every figure stands next to its baseline from the same run.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { barChartSvg, lineChartSvg } from './charts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+export async function writeSummary(r: Record<string, any>, dir: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const fan: any[] = r.fanOut ?? [];
+  const synth: any[] = r.synthScale ?? [];
+  const raw = r.baselineRawJetStreamPublish;
+  const lat = r.latencyAt1000PerSecond;
+
+  if (fan.length) {
+    fs.writeFileSync(path.join(dir, 'fan-out.svg'), await lineChartSvg({
+      title: 'Fan-out: delivered events/s vs Triggers on one broker',
+      xTitle: 'Triggers (each matching 1/N of the types)',
+      yTitle: 'delivered events/s',
+      logX: true,
+      points: fan.map((f) => ({ x: f.triggers, y: f.deliveredPerSecond, series: 'delivered/s' })),
+    }));
+  }
+  if (synth.length) {
+    fs.writeFileSync(path.join(dir, 'synth-scale.svg'), await lineChartSvg({
+      title: 'Synthesis time vs applications (10 Triggers each)',
+      xTitle: 'applications',
+      yTitle: 'seconds',
+      logX: true,
+      points: synth.flatMap((s) => [
+        { x: s.applications, y: +s.seconds.toFixed(2), series: 'wall seconds' },
+        { x: s.applications, y: +s.cpuSeconds.toFixed(2), series: 'CPU seconds' },
+      ]),
+    }));
+  }
+  if (lat && raw) {
+    fs.writeFileSync(path.join(dir, 'latency.svg'), await barChartSvg({
+      title: 'Latency percentiles (ms)',
+      yTitle: 'ms',
+      bars: [
+        { label: 'raw JetStream p50', value: +raw.p50Ms.toFixed(2) },
+        { label: 'raw JetStream p99', value: +raw.p99Ms.toFixed(2) },
+        { label: `end to end p50 @${lat.offeredRate}/s`, value: lat.p50Ms },
+        { label: `end to end p99 @${lat.offeredRate}/s`, value: lat.p99Ms },
+      ],
+    }));
+  }
+
+  const lines: string[] = [];
+  lines.push('# Benchmark summary', '');
+  lines.push(`Machine: ${r.machine?.cpus} cores (${r.machine?.cpuModel}), Node ${r.machine?.node}. ${r.eventBytes}-byte events, concurrency ${r.concurrency}, ${r.durationMs} ms per run${r.quick ? ' — QUICK mode: short runs, smaller sizes; do not quote these figures' : ''}.`, '');
+  lines.push('Every figure is next to its baseline from the same run (`npm run bench`).', '');
+  if (raw) {
+    lines.push('## Throughput and latency', '');
+    lines.push('| measure | figure | baseline (same run) | ratio |', '|---|---:|---:|---:|');
+    lines.push(`| bare Node HTTP server | ${r.baselineBareHttp.eventsPerSecond}/s | — | — |`);
+    lines.push(`| raw JetStream publish | ${raw.eventsPerSecond}/s | — | — |`);
+    lines.push(`| adapter ingest | ${r.adapterIngest.eventsPerSecond}/s | raw JetStream ${raw.eventsPerSecond}/s | ${r.adapterIngest.ratioToRawJetStream} |`);
+    lines.push(`| end to end delivered | ${r.endToEnd.deliveredPerSecond}/s | raw JetStream ${raw.eventsPerSecond}/s | ${r.endToEnd.ratioToRawJetStream} |`);
+    lines.push(`| end-to-end p50 / p99 at ${lat.offeredRate}/s | ${lat.p50Ms} / ${lat.p99Ms} ms | raw JetStream p50 / p99 ${raw.p50Ms.toFixed(2)} / ${raw.p99Ms.toFixed(2)} ms | — |`, '');
+    lines.push('![latency](latency.svg)', '');
+  }
+  if (fan.length) {
+    lines.push('## Fan-out', '');
+    lines.push(`One broker, N Triggers, each with an exact \`type\` filter matching 1/N of ${fan[0].events} events; the dispatcher delivers them all to one subscriber. Baseline: 1 Trigger.`, '');
+    lines.push('| Triggers | delivered/s | ratio to 1 Trigger | dispatcher peak RSS | NATS consumers | dispatcher startup |', '|---:|---:|---:|---:|---:|---:|');
+    for (const f of fan) lines.push(`| ${f.triggers} | ${f.deliveredPerSecond} | ${f.ratioToOneTrigger} | ${f.dispatcherPeakRssMb} MB | ${f.natsConsumers} | ${f.startupSeconds.toFixed(1)} s |`);
+    lines.push('', '![fan-out](fan-out.svg)', '');
+  }
+  if (synth.length) {
+    lines.push('## Synth scale', '');
+    lines.push('One chart, N applications with 10 Triggers each over 50 namespaces, synthesized in memory with validation (each size in its own process). Baseline: the smallest size.', '');
+    lines.push('| applications | Triggers | objects | seconds | CPU seconds | time ratio to smallest | peak RSS |', '|---:|---:|---:|---:|---:|---:|---:|');
+    for (const s of synth) lines.push(`| ${s.applications} | ${s.triggers} | ${s.objects} | ${s.seconds.toFixed(2)} | ${s.cpuSeconds.toFixed(2)} | ${s.timeRatioToSmallest} | ${s.peakRssMb} MB |`);
+    lines.push('', '![synth scale](synth-scale.svg)', '');
+  }
+  fs.writeFileSync(path.join(dir, 'summary.md'), lines.join('\n'));
+}

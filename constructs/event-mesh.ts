@@ -136,6 +136,11 @@ export class EventMesh extends Construct implements MeshContext {
     this.adapterDefaults = props.adapters ?? {};
     this.issuerProp = props.certificateIssuer;
     this.channelKinds = this.enabledKinds(props);
+    if (this.channelKinds.includes('pubsub')) {
+      // The runtime has the Pub/Sub channel (docs/pubsub.md); the construct backend does not exist yet.
+      throw configError(this, 'channel "pubsub" cannot be deployed by the constructs yet (no Pub/Sub backend: GCP project and credentials wiring)',
+        'use "nats" or "kafka" in the cluster; run the Pub/Sub channel with `event-mesh --channel pubsub` (docs/pubsub.md)');
+    }
 
     this.crds = new EventMeshCrds(this, 'Crds', props.crds);
     if (props.createNamespaces ?? true) this.renderSystemNamespaces();

@@ -34,7 +34,8 @@ export interface OptionSpec {
 export interface CliConfig {
   port: number;
   host: string;
-  channel: 'nats' | 'kafka' | 'inmemory';
+  channel: 'nats' | 'kafka' | 'inmemory' | 'pubsub';
+  pubsubProject?: string;
   natsUrl: string;
   kafkaBrokers?: string[];
   kafkaUsername: string;
@@ -104,12 +105,13 @@ const WITH_CONTROLLER: readonly Command[] = [...ALL, 'controller'];
 export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'port', env: 'PORT', key: 'port', kind: 'port', defaultText: '8080', commands: WITH_CONTROLLER, description: 'HTTP port (dev: the broker ingress; adapters follow from --adapter-port)' },
   { flag: 'host', env: 'HOST', key: 'host', kind: 'string', defaultText: { adapter: '0.0.0.0', dispatcher: '0.0.0.0', dev: '127.0.0.1', controller: '0.0.0.0' }, commands: WITH_CONTROLLER, description: 'address to listen on' },
-  { flag: 'channel', env: 'EVENT_MESH_CHANNEL', key: 'channel', kind: 'channel', defaultText: { adapter: 'nats', dispatcher: 'nats', dev: 'inmemory' }, commands: ALL, description: 'channel implementation: nats, kafka or inmemory' },
+  { flag: 'channel', env: 'EVENT_MESH_CHANNEL', key: 'channel', kind: 'channel', defaultText: { adapter: 'nats', dispatcher: 'nats', dev: 'inmemory' }, commands: ALL, description: 'channel implementation: nats, kafka, pubsub or inmemory' },
   { flag: 'nats-url', env: 'NATS_URL', key: 'natsUrl', kind: 'urls', defaultText: 'nats://127.0.0.1:4222', commands: ALL, description: 'NATS server URL, or a comma-separated list of the cluster nodes (channel nats; the client fails over and reconnects forever)' },
   { flag: 'kafka-brokers', env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', defaultText: '—', commands: ALL, description: 'comma-separated host:port list (channel kafka)' },
   { flag: 'kafka-username', env: 'KAFKA_USERNAME', key: 'kafkaUsername', kind: 'string', defaultText: '$ConnectionString', commands: ALL, description: 'SASL PLAIN user (channel kafka)' },
   { env: 'KAFKA_PASSWORD', key: 'kafkaPassword', kind: 'string', defaultText: '— (env only: a secret)', commands: ALL, description: 'SASL PLAIN password (channel kafka)' },
   { flag: 'kafka-tls', env: 'KAFKA_TLS', key: 'kafkaTls', kind: 'bool', defaultText: 'true', commands: ALL, description: 'use TLS to Kafka: true or false' },
+  { flag: 'pubsub-project', env: 'PUBSUB_PROJECT', key: 'pubsubProject', kind: 'string', defaultText: "the credentials' project", commands: ALL, description: 'Google Cloud project of the Pub/Sub topics (channel pubsub; PUBSUB_EMULATOR_HOST selects the emulator)' },
   { flag: 'stream-max-age', env: 'STREAM_MAX_AGE', key: 'streamMaxAgeMs', kind: 'duration', defaultText: '24h', commands: ALL, description: 'how long a topic keeps events' },
   { flag: 'channel-max-inactivity', env: 'CHANNEL_MAX_INACTIVITY', key: 'channelMaxInactivityMs', kind: 'duration', defaultText: '48h', commands: ALL, description: 'remove a topic after this long without activity' },
   { flag: 'stream-replicas', env: 'STREAM_REPLICAS', key: 'streamReplicas', kind: 'int', defaultText: '1', commands: ALL, description: 'copies of each event' },
@@ -248,7 +250,7 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
       if (!['json', 'pretty'].includes(raw.trim())) throw bad('json or pretty');
       return raw.trim();
     case 'channel':
-      if (!['nats', 'kafka', 'inmemory'].includes(raw.trim())) throw bad('nats, kafka or inmemory');
+      if (!['nats', 'kafka', 'inmemory', 'pubsub'].includes(raw.trim())) throw bad('nats, kafka, pubsub or inmemory');
       return raw.trim();
     case 'url':
       try {
@@ -439,6 +441,9 @@ export function channelConfigFromCli(cfg: CliConfig): ChannelConfig {
     kind: cfg.channel,
     natsUrl: cfg.natsUrl,
     ...(cfg.channel === 'kafka' ? { kafka: kafka as ChannelConfig['kafka'] } : {}),
+    ...(cfg.channel === 'pubsub'
+      ? { pubsub: { ...(cfg.pubsubProject ? { projectId: cfg.pubsubProject } : {}), ...(process.env.PUBSUB_EMULATOR_HOST ? { emulatorHost: process.env.PUBSUB_EMULATOR_HOST } : {}) } }
+      : {}),
     streamMaxAgeMs: cfg.streamMaxAgeMs,
     maxInactivityMs: cfg.channelMaxInactivityMs,
     replicas: cfg.streamReplicas,
@@ -485,7 +490,7 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
     return;
   }
   const { createChannel } = await import('./channel/factory');
-  const channel = createChannel(channelConfigFromCli(cfg), { logger, name: `event-mesh-${parsed.command}` });
+  const channel = await createChannel(channelConfigFromCli(cfg), { logger, name: `event-mesh-${parsed.command}` });
   const registry = createMetricsRegistry();
   if (parsed.command === 'dispatcher') {
     const { startDispatcher } = await import('./dispatcher');

@@ -10,3 +10,4 @@ export * from './resources';
 export * from './controller-access';
 export * from './delivery-defaults';
 export * from './graph';
+export * from './pubsub';

@@ -56,8 +56,8 @@ export const DEFAULT_INTEGRATION_NAMESPACE = 'kyma-integration';
 export const DEFAULT_SYSTEM_NAMESPACE = 'event-mesh-system';
 
 /** The kinds of channel implementation the mesh ships. */
-export type ChannelKind = 'nats' | 'kafka' | 'inmemory';
-export const CHANNEL_KINDS: readonly ChannelKind[] = ['nats', 'kafka', 'inmemory'];
+export type ChannelKind = 'nats' | 'kafka' | 'inmemory' | 'pubsub';
+export const CHANNEL_KINDS: readonly ChannelKind[] = ['nats', 'kafka', 'inmemory', 'pubsub'];
 
 /** Extension attributes the data plane adds, as Knative does. */
 export const EXT_ARRIVAL_TIME = 'knativearrivaltime';

@@ -3,7 +3,7 @@
  * docs/architecture.md):
  *
  *   const config = channelConfigFromEnv(process.env);      // EVENT_MESH_CHANNEL, NATS_URL, …
- *   const channel = createChannel(config, { logger });
+ *   const channel = await createChannel(config, { logger });
  *   await channel.connect();
  *   await channel.ensureTopic(topic, topicOptionsFor(config));
  */
@@ -11,7 +11,9 @@ import { CHANNEL_KINDS, ChannelKind, parseGoDuration } from '../../constructs/ap
 import type { Channel, ChannelLogger, TopicOptions } from './channel';
 import { InMemoryChannel } from './in-memory';
 import { JetStreamChannel } from './jetstream';
-import { KafkaChannel, KafkaChannelOptions } from './kafka';
+// Types only: kafkajs and @google-cloud/pubsub are loaded by createChannel when picked.
+import type { KafkaChannelOptions } from './kafka';
+import type { PubSubConnection } from './pubsub/config';
 
 export interface ChannelConfig {
   /** `--channel` / EVENT_MESH_CHANNEL. @default "nats" */
@@ -20,6 +22,8 @@ export interface ChannelConfig {
   readonly natsUrl?: string;
   /** Kafka connection (`--kafka-*` / KAFKA_*). Required when kind is "kafka". */
   readonly kafka?: KafkaChannelOptions;
+  /** Pub/Sub connection (`--pubsub-project` / PUBSUB_PROJECT, PUBSUB_EMULATOR_HOST). */
+  readonly pubsub?: PubSubConnection;
   /** `--stream-max-age` / STREAM_MAX_AGE (Go duration). @default 24h */
   readonly streamMaxAgeMs?: number;
   /** `--channel-max-inactivity` / CHANNEL_MAX_INACTIVITY (Go duration). @default 48h */
@@ -81,10 +85,14 @@ export function channelConfigFromEnv(env: NodeJS.ProcessEnv = process.env, fallb
       tls: bool('KAFKA_TLS', env.KAFKA_TLS, true),
     };
   }
+  const pubsub: PubSubConnection | undefined = kind === 'pubsub'
+    ? { ...(env.PUBSUB_PROJECT ? { projectId: env.PUBSUB_PROJECT } : {}), ...(env.PUBSUB_EMULATOR_HOST ? { emulatorHost: env.PUBSUB_EMULATOR_HOST } : {}) }
+    : undefined;
   return {
     kind,
     natsUrl: env.NATS_URL || DEFAULT_NATS_URL,
     kafka,
+    ...(pubsub ? { pubsub } : {}),
     streamMaxAgeMs: duration('STREAM_MAX_AGE', env.STREAM_MAX_AGE, DEFAULT_STREAM_MAX_AGE_MS),
     maxInactivityMs: duration('CHANNEL_MAX_INACTIVITY', env.CHANNEL_MAX_INACTIVITY, DEFAULT_MAX_INACTIVITY_MS),
     replicas,
@@ -100,17 +108,26 @@ export function topicOptionsFor(config: ChannelConfig): TopicOptions {
   };
 }
 
-/** Create (not connect) the channel the configuration names. */
-export function createChannel(config: ChannelConfig, deps: { logger?: ChannelLogger; name?: string } = {}): Channel {
+/**
+ * Create (not connect) the channel the configuration names. Kafka and Pub/Sub are loaded
+ * here with import(), so kafkajs and @google-cloud/pubsub load only when picked.
+ */
+export async function createChannel(config: ChannelConfig, deps: { logger?: ChannelLogger; name?: string } = {}): Promise<Channel> {
   const defaults = topicOptionsFor(config);
   switch (config.kind) {
     case 'inmemory':
       return new InMemoryChannel({ defaults });
     case 'nats':
       return new JetStreamChannel({ servers: config.natsUrl ?? DEFAULT_NATS_URL, defaults, logger: deps.logger, name: deps.name });
-    case 'kafka':
+    case 'kafka': {
       if (!config.kafka) throw new ChannelConfigError('the kafka channel needs KAFKA_BROKERS (and KAFKA_PASSWORD for SASL)');
+      const { KafkaChannel } = await import('./kafka');
       return new KafkaChannel({ ...config.kafka, defaults, logger: deps.logger, clientId: config.kafka.clientId ?? deps.name });
+    }
+    case 'pubsub': {
+      const { PubSubChannel } = await import('./pubsub');
+      return new PubSubChannel({ ...config.pubsub, defaults, logger: deps.logger });
+    }
     default:
       throw new ChannelConfigError(`unknown channel kind ${JSON.stringify(config.kind)}: use ${CHANNEL_KINDS.join(', ')}`);
   }

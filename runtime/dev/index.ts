@@ -102,7 +102,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
     await watcher.stop();
     devAuth.remove();
   };
-  const channel = createChannel(channelConfigFromCli(cfg), { logger, name: 'event-mesh-dev' });
+  const channel = await createChannel(channelConfigFromCli(cfg), { logger, name: 'event-mesh-dev' });
   const dispatcher = await startDispatcher(
     {
       port: cfg.port,

@@ -216,8 +216,13 @@ describe('kafka', () => {
 
 describe('mesh', () => {
   test('an unknown default channel', () => {
-    expectError(() => new EventMesh(newChart(), 'mesh', { defaultChannel: 'pubsub' as never }),
-      'defaultChannel must be one of nats, kafka, inmemory, got "pubsub"', '(at user/mesh)');
+    expectError(() => new EventMesh(newChart(), 'mesh', { defaultChannel: 'rabbitmq' as never }),
+      'defaultChannel must be one of nats, kafka, inmemory, pubsub, got "rabbitmq"', '(at user/mesh)');
+  });
+
+  test('channel pubsub has no construct backend yet', () => {
+    expectError(() => new EventMesh(newChart(), 'mesh', { defaultChannel: 'pubsub' }),
+      'channel "pubsub" cannot be deployed by the constructs yet', 'docs/pubsub.md', '(at user/mesh)');
   });
 
   test('dispatcher resources that are not quantities', () => {

@@ -4,6 +4,7 @@ import { ChannelConfigError, channelConfigFromEnv, createChannel, topicOptionsFo
 import { InMemoryChannel } from '../../runtime/channel/in-memory';
 import { durableNameFor, escapeName, JetStreamChannel, mapNatsError, streamNameFor, subjectFor } from '../../runtime/channel/jetstream';
 import { KafkaChannel, kafkaGroupFor, kafkaTopicFor, mapKafkaError } from '../../runtime/channel/kafka';
+import { PubSubChannel } from '../../runtime/channel/pubsub';
 
 describe('channelConfigFromEnv', () => {
   test('defaults', () => {
@@ -26,10 +27,11 @@ describe('channelConfigFromEnv', () => {
     expect(() => channelConfigFromEnv({ EVENT_MESH_CHANNEL: 'kafka', KAFKA_BROKERS: 'x:1', KAFKA_TLS: 'maybe' })).toThrow(/KAFKA_TLS/);
   });
 
-  test('createChannel picks the implementation', () => {
-    expect(createChannel({ kind: 'inmemory' })).toBeInstanceOf(InMemoryChannel);
-    expect(createChannel({ kind: 'nats' })).toBeInstanceOf(JetStreamChannel);
-    expect(createChannel({ kind: 'kafka', kafka: { brokers: ['127.0.0.1:1'] } })).toBeInstanceOf(KafkaChannel);
+  test('createChannel picks the implementation', async () => {
+    expect(await createChannel({ kind: 'inmemory' })).toBeInstanceOf(InMemoryChannel);
+    expect(await createChannel({ kind: 'nats' })).toBeInstanceOf(JetStreamChannel);
+    expect(await createChannel({ kind: 'kafka', kafka: { brokers: ['127.0.0.1:1'] } })).toBeInstanceOf(KafkaChannel);
+    expect(await createChannel({ kind: 'pubsub', pubsub: { projectId: 'p', emulatorHost: '127.0.0.1:1' } })).toBeInstanceOf(PubSubChannel);
   });
 });
 

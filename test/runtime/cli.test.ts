@@ -69,7 +69,7 @@ describe('parseCommandLine', () => {
     [['dispatcher', '--port', 'abc'], /--port must be a port number from 0 to 65535, got "abc"/],
     [['dispatcher', '--shutdown-grace', '10 seconds'], /--shutdown-grace must be a duration/],
     [['dispatcher', '--log-level', 'loud'], /--log-level must be fatal, error/],
-    [['dispatcher', '--channel', 'rabbit'], /--channel must be nats, kafka or inmemory/],
+    [['dispatcher', '--channel', 'rabbit'], /--channel must be nats, kafka, pubsub or inmemory/],
     [['dispatcher', '--max-body-bytes', '0'], /--max-body-bytes must be a whole number of at least 1/],
     [['dispatcher', '--kafka-tls', 'maybe'], /--kafka-tls must be true or false/],
     [['dev', '--map', 'nonsense'], /--map must be service\[\.namespace\]=http/],

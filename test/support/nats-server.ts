@@ -91,6 +91,19 @@ process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
+/** Send `signal` to a child test server and wait for its exit (SIGKILL after 5 s). */
+export async function terminateChild(p: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => p.kill('SIGKILL'), 5000);
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    p.kill(signal);
+  });
+}
+
 export async function startNatsServer(options: { args?: string[]; port?: number } = {}): Promise<NatsServerHandle> {
   const bin = findNatsServer();
   const port = options.port ?? (await freePort());
@@ -118,15 +131,7 @@ export async function startNatsServer(options: { args?: string[]; port?: number 
   const terminate = async (signal: NodeJS.Signals) => {
     const p = proc;
     proc = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-      p.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      p.kill(signal);
-    });
+    await terminateChild(p, signal);
   };
 
   await launch();

@@ -147,7 +147,9 @@ describe('end to end over JetStream', () => {
   });
 
   it('SIGKILL in the middle of 10,000 events: after a restart every event the adapter accepted is delivered', async () => {
-    const target = await sub();
+    // The subscriber takes 20-50 ms per event, so at the kill up to max-in-flight (200)
+    // deliveries are under way: a dispatcher that acked before delivering would lose them.
+    const target = await sub({ behavior: () => ({ status: 200, delayMs: 20 + Math.floor(Math.random() * 31) }) });
     writeFileSync(
       path.join(dir, 'routing.yaml'),
       routing('bulk', 'e2e-kill', [{ name: 'everything', url: target.url, annotations: { 'event-mesh.dev/delivery.max-in-flight': '200' } }]),

@@ -5,6 +5,17 @@
  */
 import type { ChannelKind } from '../../constructs/api';
 
+/** Minimal logger shape (pino's Logger fits). */
+export interface ChannelLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** A logger that drops everything (the default of every channel). */
+export const noopLogger: ChannelLogger = { info() {}, warn() {}, error() {}, debug() {} };
+
 export interface TopicOptions {
   /** How long an event is kept, acknowledged or not. */
   readonly maxAgeMs?: number;

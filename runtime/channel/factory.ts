@@ -8,9 +8,9 @@
  *   await channel.ensureTopic(topic, topicOptionsFor(config));
  */
 import { CHANNEL_KINDS, ChannelKind, parseGoDuration } from '../../constructs/api';
-import type { Channel, TopicOptions } from './channel';
+import type { Channel, ChannelLogger, TopicOptions } from './channel';
 import { InMemoryChannel } from './in-memory';
-import { ChannelLogger, JetStreamChannel } from './jetstream';
+import { JetStreamChannel } from './jetstream';
 import { KafkaChannel, KafkaChannelOptions } from './kafka';
 
 export interface ChannelConfig {

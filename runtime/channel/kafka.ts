@@ -18,14 +18,15 @@ import {
   Channel,
   ChannelConsumer,
   ChannelFullError,
+  ChannelLogger,
   ChannelMessage,
   ChannelUnavailableError,
   ConsumerOptions,
   MessageHandler,
+  noopLogger,
   runTracked,
   TopicOptions,
 } from './channel';
-import type { ChannelLogger } from './jetstream';
 
 export interface KafkaChannelOptions {
   /** `host:port` of the bootstrap brokers (Event Hubs: `<namespace>.servicebus.windows.net:9093`). */
@@ -45,8 +46,6 @@ export interface KafkaChannelOptions {
   /** @default 10000 */
   readonly connectTimeoutMs?: number;
 }
-
-const noopLogger: ChannelLogger = { info() {}, warn() {}, error() {}, debug() {} };
 
 /** Kafka/Event Hubs topic for a channel topic: [a-z0-9.-] kept, anything else `_XHH`. */
 export function kafkaTopicFor(topic: string): string {

@@ -1,0 +1,196 @@
+/**
+ * The adapter's request handling: routes a request to the CloudEvents endpoint (`/events`),
+ * the legacy Event Service endpoint (`/v1/events`) or the probes and metrics, decodes the
+ * events, sets `source` to the application and publishes them on the channel, mapping every
+ * failure to a status code and a JSON error. I/O only through the request, the response and
+ * the channel it is given.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Channel, ChannelFullError, ChannelUnavailableError } from '../channel/channel';
+import { decodeHttpEvents, EventValidationError, toChannelBytes } from '../cloudevents';
+import type { CloudEventJson } from '../cloudevents';
+import { BodyTooLargeError, readBody, RequestAbortedError, sendError, sendJson } from '../http';
+import type { Logger, Registry } from '../observability';
+import { legacyError, LegacyRequestError, legacyToCloudEvent } from './legacy';
+import type { AdapterMetrics } from './metrics';
+
+export interface AdapterHandlerContext {
+  readonly application: string;
+  readonly channel: Channel;
+  readonly topic: string;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly metrics: AdapterMetrics;
+  /** The adapter is shutting down (answers carry `connection: close`, /readyz says 503). */
+  isClosing(): boolean;
+  /** The channel topic has been created. */
+  isTopicReady(): boolean;
+}
+
+/** A request handler for one adapter; it rejects only on unexpected errors (the server answers 500). */
+export function createAdapterHandler(ctx: AdapterHandlerContext): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { application, channel, topic, maxBodyBytes, logger, registry, metrics } = ctx;
+
+  const publishAll = async (events: CloudEventJson[], rawData?: readonly (Uint8Array | undefined)[]): Promise<void> => {
+    const start = performance.now();
+    if (events.length === 1) {
+      await channel.publish(topic, toChannelBytes(events[0], rawData?.[0]));
+    } else {
+      await Promise.all(events.map((ev, i) => channel.publish(topic, toChannelBytes(ev, rawData?.[i]))));
+    }
+    metrics.publish.observe((performance.now() - start) / 1000);
+  };
+
+  const reject = (res: ServerResponse, status: number, reason: string, message: string, extra: { attribute?: string; headers?: Record<string, string | number> } = {}) => {
+    metrics.rejected.inc({ reason });
+    sendError(res, status, reason, message, extra);
+  };
+
+  const channelError = (res: ServerResponse, e: unknown, legacy: boolean) => {
+    if (e instanceof ChannelUnavailableError) {
+      metrics.rejected.inc({ reason: 'channel_unavailable' });
+      const headers = { 'retry-after': String(Math.max(1, Math.ceil(e.retryAfterSeconds))) };
+      if (legacy) sendJson(res, 503, legacyError(503, 'service_unavailable', 'Service unavailable', `${e.message}: retry later`), headers);
+      else sendError(res, 503, 'channel_unavailable', `the event channel is unavailable (${e.message}): retry after ${headers['retry-after']} s`, { headers });
+      logger.warn({ err: e.message, topic }, 'publish failed: channel unavailable');
+      return;
+    }
+    if (e instanceof ChannelFullError) {
+      metrics.rejected.inc({ reason: 'channel_full' });
+      if (legacy) sendJson(res, 507, legacyError(507, 'insufficient_storage', 'Insufficient storage', e.message));
+      else sendError(res, 507, 'channel_full', `the event channel is full (${e.message}): retry later, events are not accepted until consumers catch up`);
+      logger.error({ err: e.message, topic }, 'publish failed: channel full');
+      return;
+    }
+    metrics.rejected.inc({ reason: 'internal_error' });
+    logger.error({ err: (e as Error)?.message ?? String(e), topic }, 'publish failed');
+    if (legacy) sendJson(res, 500, legacyError(500, 'internal_server_error', 'Some unexpected internal error occurred, please contact support.'));
+    else sendError(res, 500, 'internal_error', 'the event could not be stored because of an internal error; retry later');
+  };
+
+  const readOrReject = async (req: IncomingMessage, res: ServerResponse, legacy: boolean): Promise<Buffer | undefined> => {
+    try {
+      return await readBody(req, maxBodyBytes);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) {
+        res.setHeader('connection', 'close');
+        if (legacy) {
+          metrics.rejected.inc({ reason: 'request_body_too_large' });
+          sendJson(res, 413, legacyError(413, 'request_body_too_large', 'Request body too large', e.message));
+        } else {
+          reject(res, 413, 'request_body_too_large', e.message);
+        }
+      } else if (e instanceof RequestAbortedError) {
+        metrics.rejected.inc({ reason: 'aborted' });
+        logger.debug({ err: e.message }, 'request aborted');
+      } else {
+        reject(res, 400, 'bad_request', 'the request body could not be read');
+      }
+      return undefined;
+    }
+  };
+
+  const handleEvents = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readOrReject(req, res, false);
+    if (!body) return;
+    let events: CloudEventJson[];
+    let mode: string;
+    let rawData: readonly (Uint8Array | undefined)[] | undefined;
+    try {
+      // rawData: a JSON body is stored as sent, not parsed (to validate it) and serialized again.
+      const decoded = decodeHttpEvents(req.headers, body, { rawData: true });
+      events = decoded.events;
+      mode = decoded.mode;
+      rawData = decoded.rawData;
+    } catch (e) {
+      if (e instanceof EventValidationError) {
+        reject(res, e.status, e.code, e.message, { attribute: e.attribute });
+        return;
+      }
+      throw e;
+    }
+    for (const ev of events) ev.source = application;
+    try {
+      await publishAll(events, rawData);
+    } catch (e) {
+      channelError(res, e, false);
+      return;
+    }
+    metrics.accepted.inc({ mode }, events.length);
+    res.writeHead(202, { 'content-length': 0 });
+    res.end();
+  };
+
+  const handleLegacy = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const body = await readOrReject(req, res, true);
+    if (!body) return;
+    let ev: CloudEventJson;
+    try {
+      ev = legacyToCloudEvent(body, application);
+    } catch (e) {
+      if (e instanceof LegacyRequestError) {
+        metrics.rejected.inc({ reason: e.reason });
+        sendJson(res, e.status, e.body);
+        return;
+      }
+      throw e;
+    }
+    try {
+      await publishAll([ev]);
+    } catch (e) {
+      channelError(res, e, true);
+      return;
+    }
+    metrics.accepted.inc({ mode: 'legacy' });
+    sendJson(res, 200, { 'event-id': ev.id });
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const method = req.method ?? 'GET';
+    const closing = ctx.isClosing();
+    if (closing) res.setHeader('connection', 'close');
+    switch (path) {
+      case '/':
+      case '/events':
+        if (method !== 'POST') return methodNotAllowed(req, res, 'POST');
+        return handleEvents(req, res);
+      case '/v1/events':
+        if (method !== 'POST') return methodNotAllowed(req, res, 'POST');
+        return handleLegacy(req, res);
+      case '/healthz':
+        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(req, res, 'GET, HEAD');
+        req.resume();
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz': {
+        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(req, res, 'GET, HEAD');
+        req.resume();
+        const topicReady = ctx.isTopicReady();
+        const ready = !closing && topicReady && channel.isReady();
+        if (ready) return sendJson(res, 200, { status: 'ready', topic });
+        return sendError(res, 503, 'not_ready', closing ? 'the adapter is shutting down' : topicReady ? `the ${channel.kind} channel is not connected` : `the channel topic ${topic} is not ready yet`);
+      }
+      case '/metrics': {
+        if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(req, res, 'GET, HEAD');
+        req.resume();
+        const text = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      default:
+        req.resume();
+        return sendError(res, 404, 'not_found', `no endpoint ${JSON.stringify(path)}: post events to /events (CloudEvents) or /v1/events (legacy)`);
+    }
+  };
+
+  const methodNotAllowed = (req: IncomingMessage, res: ServerResponse, allow: string) => {
+    req.resume();
+    sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed here: use ${allow}`, { headers: { allow } });
+  };
+
+  return route;
+}

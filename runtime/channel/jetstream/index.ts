@@ -1,0 +1,359 @@
+/**
+ * NATS JetStream channel.
+ *
+ * - One stream per topic, named `EM_<escaped topic>` (collision-free, see `streamNameFor`),
+ *   file storage, limits retention, `max_age` from TopicOptions.maxAgeMs, `num_replicas`
+ *   from replicas, `max_bytes` + discard `new` when maxBytes is set.
+ * - One durable pull consumer per consumer name (`durableNameFor`), explicit ack,
+ *   `ack_wait`, `max_ack_pending` = maxInFlight (1 when ordered), unlimited deliveries.
+ * - publish resolves after the PubAck; publishes are pipelined (each awaits its own ack).
+ * - maxInactivity: consumers get `inactive_threshold` (the server removes a durable that
+ *   has had no pull requests for that long); a sweeper removes a stream whose topic has
+ *   no consumer left and no message for that long. The threshold is kept in the stream
+ *   description, so any process sweeps any mesh stream.
+ * - The connection reconnects forever; `isReady()` follows it. Publishing while
+ *   disconnected fails fast with ChannelUnavailableError.
+ *
+ * This file holds the channel (connection, status watch, topics, consumers, close) and
+ * re-exports the folder's public names; see names.ts, config.ts, errors.ts, outbox.ts,
+ * publisher.ts, subscription.ts and sweeper.ts for the rest. Does I/O.
+ */
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { jetstream, JetStreamApiError, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
+import type { ChannelKind } from '../../../constructs/api';
+import { Channel, ChannelConsumer, ChannelLogger, ChannelUnavailableError, ConsumerOptions, MessageHandler, noopLogger, TopicOptions } from '../channel';
+import { consumerConfigFor, consumerNeedsUpdate, consumerUpdateFor, streamConfigFor, streamNeedsUpdate } from './config';
+import { errText, isNoResponders, mapNatsError } from './errors';
+import { durableNameFor, streamNameFor, subjectFor } from './names';
+import { NatsConnection, Outbox } from './outbox';
+import { PipelinedPublisher } from './publisher';
+import { JetStreamSubscription } from './subscription';
+import { Sweeper } from './sweeper';
+
+export type { ChannelLogger } from '../channel';
+export { mapNatsError } from './errors';
+export { durableNameFor, escapeName, STREAM_PREFIX, streamNameFor, subjectFor } from './names';
+
+export interface JetStreamChannelOptions {
+  /** NATS server URL(s). @default "nats://127.0.0.1:4222" */
+  readonly servers?: string | string[];
+  /** Options for topics created implicitly (publish/consume of a topic never ensured). */
+  readonly defaults?: TopicOptions;
+  /** connect() rejects after this long (the connection attempt goes on). @default 10000 */
+  readonly connectTimeoutMs?: number;
+  /** A publish without PubAck after this long fails with ChannelUnavailableError. @default 5000 */
+  readonly publishTimeoutMs?: number;
+  /** How often the inactivity sweeper runs. @default maxInactivity / 4, 250 ms…60 s */
+  readonly sweepIntervalMs?: number;
+  /** Connection name shown by the server. */
+  readonly name?: string;
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+  readonly logger?: ChannelLogger;
+}
+
+
+/** NATS JetStream implementation of the Channel contract. */
+export class JetStreamChannel implements Channel {
+  readonly kind: ChannelKind = 'nats';
+  private nc?: NatsConnection;
+  private js?: JetStreamClient;
+  private jsm?: JetStreamManager;
+  private publisher?: PipelinedPublisher;
+  private box?: Outbox;
+  private connecting?: Promise<void>;
+  private connected = false;
+  private closed = false;
+  private readonly topics = new Map<string, TopicOptions>();
+  private readonly ensuring = new Map<string, Promise<void>>();
+  private readonly subs = new Set<JetStreamSubscription>();
+  private readonly sweeper: Sweeper;
+  private readonly logger: ChannelLogger;
+
+  constructor(private readonly options: JetStreamChannelOptions = {}) {
+    this.logger = options.logger ?? noopLogger;
+    this.sweeper = new Sweeper({
+      manager: () => this.manager(),
+      isReady: () => this.isReady(),
+      removed: (topic) => this.ensuring.delete(topic),
+      logger: this.logger,
+      sweepIntervalMs: options.sweepIntervalMs,
+    });
+  }
+
+  /**
+   * Connect (reconnecting forever afterwards). Rejects with ChannelUnavailableError when
+   * the first connection takes longer than connectTimeoutMs; the attempt continues in the
+   * background and isReady() turns true once it succeeds.
+   */
+  async connect(): Promise<void> {
+    if (this.closed) throw new ChannelUnavailableError('the JetStream channel was closed');
+    if (!this.connecting) {
+      this.connecting = this.doConnect();
+      this.connecting.catch((e) => this.logger.error({ err: errText(e) }, 'connecting to NATS failed'));
+    }
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.connecting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new ChannelUnavailableError(`NATS at ${this.serverList().join(', ')} is not reachable yet (still trying)`, 2)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private serverList(): string[] {
+    const s = this.options.servers ?? 'nats://127.0.0.1:4222';
+    return Array.isArray(s) ? s : s.split(',').map((x) => x.trim()).filter(Boolean);
+  }
+
+  private async doConnect(): Promise<void> {
+    // First connection: retry until it works or the channel is closed (nats.js's own
+    // waitOnFirstConnect cannot be cancelled). Afterwards the client reconnects forever.
+    let nc: NatsConnection | undefined;
+    for (let attempt = 0; !nc; attempt++) {
+      if (this.closed) return;
+      try {
+        nc = await natsConnect({
+          servers: this.serverList(),
+          name: this.options.name ?? 'event-mesh',
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          reconnectJitter: 100,
+          pingInterval: 10_000,
+          maxPingOut: 3,
+          timeout: 2000,
+          user: this.options.user,
+          pass: this.options.pass,
+          token: this.options.token,
+        });
+      } catch (e) {
+        if (attempt % 20 === 0) this.logger.warn({ err: errText(e), servers: this.serverList(), attempt }, 'NATS not reachable yet; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+    if (this.closed) {
+      await nc.close();
+      return;
+    }
+    this.nc = nc;
+    this.js = jetstream(nc, { timeout: this.options.publishTimeoutMs ?? 5000 });
+    this.jsm = await jetstreamManager(nc, { checkAPI: false, timeout: this.options.publishTimeoutMs ?? 5000 });
+    this.box = new Outbox(nc);
+    this.publisher = new PipelinedPublisher(nc, this.box, this.options.publishTimeoutMs ?? 5000);
+    this.connected = true;
+    this.logger.info({ server: nc.getServer() }, 'connected to NATS');
+    void this.watchStatus(nc);
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case 'disconnect':
+          this.connected = false;
+          this.publisher?.failAll('disconnected from NATS before the PubAck arrived');
+          this.logger.warn({ server: s.server }, 'disconnected from NATS; reconnecting');
+          break;
+        case 'reconnect':
+          this.connected = true;
+          this.logger.info({ server: s.server }, 'reconnected to NATS');
+          break;
+        case 'close':
+          this.connected = false;
+          break;
+        default:
+          break;
+      }
+    }
+    this.connected = false;
+  }
+
+  isReady(): boolean {
+    return this.connected && !this.closed && this.nc !== undefined && !this.nc.isClosed();
+  }
+
+  private client(): JetStreamClient {
+    if (!this.js || !this.isReady()) throw new ChannelUnavailableError('not connected to NATS', 1);
+    return this.js;
+  }
+
+  private manager(): JetStreamManager {
+    if (!this.jsm || !this.isReady()) throw new ChannelUnavailableError('not connected to NATS', 1);
+    return this.jsm;
+  }
+
+  /** Create or update the stream of a topic. */
+  async ensureTopic(topic: string, options: TopicOptions = {}): Promise<void> {
+    const merged: TopicOptions = { ...this.options.defaults, ...options };
+    this.topics.set(topic, merged);
+    this.sweeper.schedule(merged);
+    try {
+      await this.upsertStream(topic, merged);
+    } catch (e) {
+      throw mapNatsError(e, `creating the stream of topic ${topic}`);
+    }
+  }
+
+  private async upsertStream(topic: string, o: TopicOptions): Promise<void> {
+    const jsm = this.manager();
+    const want = streamConfigFor(topic, o);
+    let info;
+    try {
+      info = await jsm.streams.info(want.name);
+    } catch (e) {
+      if (!(e instanceof JetStreamApiError && e.code === 10059)) throw e;
+    }
+    if (!info) {
+      try {
+        await jsm.streams.add(want);
+        return;
+      } catch (e) {
+        // Created concurrently by another process: fall through to compare/update.
+        if (!(e instanceof JetStreamApiError && /already in use|already exists/i.test(e.message))) throw e;
+        info = await jsm.streams.info(want.name);
+      }
+    }
+    const c = info.config;
+    if (streamNeedsUpdate(c, want)) {
+      const { name, ...update } = want;
+      await jsm.streams.update(name, { ...c, ...update });
+    }
+  }
+
+  /** Ensure the stream exists for implicit use, without overriding an existing config. */
+  private async ensureImplicit(topic: string): Promise<void> {
+    let p = this.ensuring.get(topic);
+    if (!p) {
+      const o = this.topics.get(topic) ?? { ...this.options.defaults };
+      this.topics.set(topic, o);
+      this.sweeper.schedule(o);
+      p = this.upsertStream(topic, o).finally(() => this.ensuring.delete(topic));
+      this.ensuring.set(topic, p);
+    }
+    await p;
+  }
+
+  async publish(topic: string, data: Uint8Array): Promise<void> {
+    if (!this.isReady()) throw new ChannelUnavailableError(this.closed ? 'the JetStream channel was closed' : 'not connected to NATS (reconnecting)', 1);
+    const publisher = this.publisher!;
+    const subject = subjectFor(topic);
+    try {
+      await publisher.publish(subject, data);
+    } catch (e) {
+      if (!isNoResponders(e) || !this.isReady()) throw mapNatsError(e, `publishing to ${topic}`);
+      // No stream yet (never ensured, or removed after inactivity): create it and retry once.
+      try {
+        await this.ensureImplicit(topic);
+        await publisher.publish(subject, data);
+      } catch (e2) {
+        throw mapNatsError(e2, `publishing to ${topic}`);
+      }
+    }
+  }
+
+  /** Create the durable consumer or update its limits. */
+  private async ensureConsumer(topic: string, consumer: string, options: ConsumerOptions): Promise<void> {
+    const jsm = this.manager();
+    const stream = streamNameFor(topic);
+    const durable = durableNameFor(consumer);
+    const topicOptions = this.topics.get(topic) ?? {};
+    const want = consumerConfigFor(topic, consumer, options, topicOptions);
+    let info;
+    try {
+      info = await jsm.consumers.info(stream, durable);
+    } catch (e) {
+      if (e instanceof JetStreamApiError && e.code === 10059) {
+        await this.ensureImplicit(topic);
+      } else if (!(e instanceof JetStreamApiError && e.code === 10014)) {
+        throw e;
+      }
+    }
+    if (!info) {
+      try {
+        await jsm.consumers.add(stream, want);
+        return;
+      } catch (e) {
+        if (!(e instanceof JetStreamApiError && /already (in use|exists)/i.test(e.message))) throw e;
+        info = await jsm.consumers.info(stream, durable);
+      }
+    }
+    if (consumerNeedsUpdate(info.config, want)) await jsm.consumers.update(stream, durable, consumerUpdateFor(want));
+  }
+
+  async consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer> {
+    try {
+      if (!this.topics.has(topic)) await this.ensureImplicit(topic);
+      await this.ensureConsumer(topic, consumer, options);
+      const sub = new JetStreamSubscription(
+        {
+          consumer: () => this.client().consumers.get(streamNameFor(topic), durableNameFor(consumer)),
+          recreate: () => this.ensureConsumer(topic, consumer, options),
+          settle: (m, op) => this.box?.settle(m, op),
+          flush: () => this.box?.flush(),
+          stopped: (s) => this.subs.delete(s),
+        },
+        topic,
+        consumer,
+        handler,
+        options,
+        this.logger,
+      );
+      await sub.start();
+      this.subs.add(sub);
+      return sub;
+    } catch (e) {
+      throw mapNatsError(e, `consuming ${topic} as ${consumer}`);
+    }
+  }
+
+  /** Remove inactive mesh streams now (the sweeper also runs on a timer). */
+  sweep(now = Date.now()): Promise<string[]> {
+    return this.sweeper.sweep(now);
+  }
+
+  /** Diagnostics/tests: whether the stream of a topic exists. */
+  async topicExists(topic: string): Promise<boolean> {
+    try {
+      await this.manager().streams.info(streamNameFor(topic));
+      return true;
+    } catch (e) {
+      if (e instanceof JetStreamApiError && e.code === 10059) return false;
+      throw mapNatsError(e, `looking up topic ${topic}`);
+    }
+  }
+
+  /** Diagnostics/tests: whether a durable consumer exists. */
+  async consumerExists(topic: string, consumer: string): Promise<boolean> {
+    try {
+      await this.manager().consumers.info(streamNameFor(topic), durableNameFor(consumer));
+      return true;
+    } catch (e) {
+      if (e instanceof JetStreamApiError && (e.code === 10014 || e.code === 10059)) return false;
+      throw mapNatsError(e, `looking up consumer ${consumer}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sweeper.stop();
+    await Promise.allSettled([...this.subs].map((s) => s.stop(0)));
+    const nc = this.nc;
+    this.connected = false;
+    this.box?.flush();
+    this.publisher?.close();
+    if (nc && !nc.isClosed()) {
+      try {
+        await nc.flush();
+      } catch {
+        // not connected: nothing to flush
+      }
+      await nc.close();
+    }
+  }
+}

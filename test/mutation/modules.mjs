@@ -22,7 +22,7 @@ export const modules = {
     tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
   },
   channel: {
-    mutate: ['runtime/channel/in-memory.ts', 'runtime/channel/channel.ts', 'runtime/channel/jetstream.ts', 'runtime/channel/jetstream/{outbox,publisher,subscription,errors}.ts'],
+    mutate: ['runtime/channel/in-memory.ts', 'runtime/channel/channel.ts', 'runtime/channel/jetstream/{outbox,publisher,subscription,errors}.ts'],
     tests: ['test/runtime/channel-contract.test.ts', 'test/runtime/channel-jetstream.test.ts', 'test/runtime/channel-inmemory.test.ts'],
   },
 };

@@ -6,7 +6,7 @@
  * /readyz says 503 and new connections are refused.
  */
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
-import { connect, NatsConnection } from '@nats-io/transport-node';
+import { connect } from '@nats-io/transport-node';
 import net from 'node:net';
 import { request } from 'undici';
 import { channelTopic } from '../../constructs/api';
@@ -20,7 +20,7 @@ import { startTcpProxy, TcpProxy } from '../support/tcp-proxy';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let nats: NatsServerHandle;
-let nc: NatsConnection;
+let nc: Awaited<ReturnType<typeof connect>>;
 let jsm: JetStreamManager;
 const cleanups: (() => Promise<unknown>)[] = [];
 

@@ -9,6 +9,7 @@ import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export type { Logger } from 'pino';
+export { redactUrlCredentials } from './redact';
 export type { Registry } from 'prom-client';
 
 export interface LoggerFactoryOptions {

@@ -9,12 +9,22 @@ export const modules = {
     mutate: ['runtime/cloudevents/**/*.ts'],
     tests: ['test/runtime/cloudevents.test.ts', 'test/runtime/adapter.test.ts'],
   },
+  // The adapter's guarantee path: answer only once stored, errors mapped, graceful close.
   adapter: {
-    mutate: ['runtime/adapter/**/*.ts'],
+    mutate: ['runtime/adapter/handler.ts', 'runtime/adapter/server.ts'],
     tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts'],
   },
+  // Delivery's guarantee path: settle each message once, retries, dead letters, replies.
   delivery: {
-    mutate: ['runtime/dispatcher/delivery/**/*.ts'],
+    mutate: ['runtime/dispatcher/delivery/{worker,attempts,retry,backoff}.ts'],
+    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
+  },
+  'adapter-legacy': {
+    mutate: ['runtime/adapter/{legacy,metrics,index}.ts'],
+    tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts'],
+  },
+  'delivery-http': {
+    mutate: ['runtime/dispatcher/delivery/{http-sender,heartbeats,targets,policy,replies}.ts'],
     tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
   },
   ingress: {

@@ -171,13 +171,25 @@ describe.each(['inmemory', 'nats'] as const)('filters and drops (%s channel)', (
   });
 });
 
-describe('kept until delivered (nats channel)', () => {
-  let nats: NatsServerHandle;
+/** A nats-server for the enclosing describe block, and a harness whose dispatchers use it. */
+function natsSuite(): { readonly nats: NatsServerHandle; readonly h: ReturnType<typeof harness> } {
+  let nats: NatsServerHandle | undefined;
+  const h = harness(() => new JetStreamChannel({ servers: nats!.url }));
   beforeAll(async () => {
     nats = await startNatsServer();
   });
   afterAll(() => nats?.stop());
-  const h = harness(() => new JetStreamChannel({ servers: nats.url }));
+  return {
+    get nats() {
+      return nats!;
+    },
+    h,
+  };
+}
+
+describe('kept until delivered (nats channel)', () => {
+  const suite = natsSuite();
+  const { h } = suite;
 
   it('a dead-letter sink that fails too: the event is not acked, and a restarted dispatcher still delivers it', async () => {
     const subscriber = await h.sub({ behavior: always(500, 'down') });
@@ -209,7 +221,7 @@ describe('kept until delivered (nats channel)', () => {
     // A 32 KiB broker topic: the 40 KB reply cannot be stored, the small one can.
     const d = await h.start(
       [broker(h.ns, fast), trigger(h.ns, 'replier', replier.url, { filter: { attributes: { type: 'ping' } } }), trigger(h.ns, 'pongs', pongs.url, { filter: { attributes: { type: 'pong' } } })],
-      new JetStreamChannel({ servers: nats.url, defaults: { maxBytes: 32 * 1024 } }),
+      new JetStreamChannel({ servers: suite.nats.url, defaults: { maxBytes: 32 * 1024 } }),
     );
     expect((await post(d, h.ns, new CloudEvent({ id: 'ping-1', type: 'ping', source: '/s', data: {} }))).status).toBe(202);
     await replier.waitFor((s) => s.requests.length === 1);
@@ -225,7 +237,7 @@ describe('kept until delivered (nats channel)', () => {
     // 4 KiB: the first 2.5 KB event fits, the second does not. (Sizes are chosen so the
     // server's pre-check refuses the second outright: nats-server 2.9 stores a message that
     // passes its check and then trims the oldest ones to the limit.)
-    const d = await h.start([broker(h.ns)], new JetStreamChannel({ servers: nats.url, defaults: { maxBytes: 4096 } }));
+    const d = await h.start([broker(h.ns)], new JetStreamChannel({ servers: suite.nats.url, defaults: { maxBytes: 4096 } }));
     const fits = await post(d, h.ns, new CloudEvent({ id: 'fits', type: 'x', source: '/s', data: { pad: 'x'.repeat(2500) } }));
     expect(fits.status).toBe(202);
     const full = await post(d, h.ns, new CloudEvent({ id: 'too-much', type: 'x', source: '/s', data: { pad: 'x'.repeat(2500) } }));
@@ -234,7 +246,7 @@ describe('kept until delivered (nats channel)', () => {
     expect(err.error).toBe('channel_full');
     expect(err.message).toMatch(/full/);
     const stream = streamNameFor(d.table().brokers.get(`${h.ns}/default`)!.topic);
-    const nc = await connect({ servers: nats.url });
+    const nc = await connect({ servers: suite.nats.url });
     try {
       const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.info(stream);
@@ -249,18 +261,14 @@ describe('kept until delivered (nats channel)', () => {
 });
 
 describe('broker ingress while NATS is down', () => {
-  let nats: NatsServerHandle;
-  beforeAll(async () => {
-    nats = await startNatsServer();
-  });
-  afterAll(() => nats?.stop());
-  const h = harness(() => new JetStreamChannel({ servers: nats.url }));
+  const suite = natsSuite();
+  const { h } = suite;
 
   it('503 channel_unavailable with Retry-After while NATS is down; 202 again once it is back', async () => {
     const target = await h.sub();
     const d = await h.start([broker(h.ns), trigger(h.ns, 't', target.url)]);
     expect((await post(d, h.ns, new CloudEvent({ id: 'before', type: 'x', source: '/s', data: {} }))).status).toBe(202);
-    await nats.halt();
+    await suite.nats.halt();
     let res = await post(d, h.ns, new CloudEvent({ id: 'during', type: 'x', source: '/s', data: {} }));
     for (let i = 0; i < 100 && res.status === 202; i++) {
       await sleep(50);
@@ -271,7 +279,7 @@ describe('broker ingress while NATS is down', () => {
     expect(((await res.json()) as { error: string }).error).toBe('channel_unavailable');
     expect((await post(d, h.ns, new CloudEvent({ id: 'during-again', type: 'x', source: '/s', data: {} }))).status).toBe(503);
 
-    await nats.start();
+    await suite.nats.start();
     let status = 0;
     for (let i = 0; i < 200 && status !== 202; i++) {
       status = (await post(d, h.ns, new CloudEvent({ id: 'after', type: 'x', source: '/s', data: {} }))).status;

@@ -1,8 +1,8 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
-  APPLICATION_API_VERSION, APPLICATION_LABEL, CHANNEL_KINDS, adapterEventsUrl, applicationChannelName, applicationSubscriptionName,
-  type ChannelKind,
+  APPLICATION_ADAPTER_ANNOTATION, APPLICATION_API_VERSION, APPLICATION_CHANNEL_ANNOTATION, APPLICATION_LABEL, CHANNEL_KINDS,
+  adapterEventsUrl, applicationChannelName, applicationSubscriptionName, type ChannelKind,
 } from './api';
 import { Channel } from './channel';
 import { makeClusterScoped } from './cluster-scoped';
@@ -86,10 +86,19 @@ export class Application extends Construct {
     const appLabels = { [APPLICATION_LABEL]: this.name };
     this.eventsUrl = adapterEventsUrl(this.name, this.mesh.addressing);
 
+    // What the CR's spec cannot say goes into annotations, so the controller renders the same adapter.
+    const annotations: Record<string, string> = {
+      ...(props.channel !== undefined ? { [APPLICATION_CHANNEL_ANNOTATION]: props.channel } : {}),
+      ...(props.adapter !== undefined ? { [APPLICATION_ADAPTER_ANNOTATION]: JSON.stringify(props.adapter) } : {}),
+    };
     this.resource = new ApiObject(this, 'Resource', {
       apiVersion: APPLICATION_API_VERSION,
       kind: 'Application',
-      metadata: { name: this.name, labels: meshLabels(this.name, 'application', appLabels) },
+      metadata: {
+        name: this.name,
+        labels: meshLabels(this.name, 'application', appLabels),
+        ...(Object.keys(annotations).length ? { annotations } : {}),
+      },
       spec: {
         ...(props.description ? { description: props.description } : {}),
         ...(props.labels ? { labels: { ...props.labels } } : {}),

@@ -1,11 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import {
-  BROKER_API_VERSION, BROKER_CLASS, BROKER_CLASS_ANNOTATION, DEFAULT_BROKER_NAME, brokerIngressUrl, validateDelivery,
-  type DeliverySpec, type MeshAddressing,
-} from './api';
+import { DEFAULT_BROKER_NAME, brokerIngressUrl, brokerObject, validateDelivery, type DeliverySpec, type MeshAddressing } from './api';
 import { specError } from './errors';
-import { meshLabels } from './mesh-labels';
 import { requireDnsLabel } from './prop-checks';
 
 export interface BrokerProps {
@@ -37,16 +33,6 @@ export class Broker extends Construct {
     const problems = validateDelivery(props.delivery, 'spec.delivery');
     if (problems.length) throw specError(this, `broker "${this.name}"`, problems);
     this.url = brokerIngressUrl(this.namespace, this.name, props.addressing);
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: BROKER_API_VERSION,
-      kind: 'Broker',
-      metadata: {
-        name: this.name,
-        namespace: this.namespace,
-        labels: meshLabels(this.name, 'broker'),
-        annotations: { [BROKER_CLASS_ANNOTATION]: BROKER_CLASS },
-      },
-      spec: props.delivery ? { delivery: props.delivery } : {},
-    });
+    this.resource = new ApiObject(this, 'Resource', brokerObject({ name: this.name, namespace: this.namespace, delivery: props.delivery }));
   }
 }

@@ -1,9 +1,8 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { CHANNEL_API_VERSION, CHANNEL_KIND_ANNOTATION, validateDelivery, type ChannelKind, type DeliverySpec } from './api';
+import { channelObject, validateDelivery, type ChannelKind, type DeliverySpec } from './api';
 import type { ChannelTemplate } from './channel-backend';
 import { specError } from './errors';
-import { meshLabels } from './mesh-labels';
 import { requireDnsLabel } from './prop-checks';
 
 export interface ChannelProps {
@@ -33,19 +32,13 @@ export class Channel extends Construct {
     this.kind = props.kind;
     const problems = validateDelivery(props.delivery, 'spec.delivery');
     if (problems.length) throw specError(this, `channel "${this.name}"`, problems);
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: CHANNEL_API_VERSION,
-      kind: 'Channel',
-      metadata: {
-        name: this.name,
-        namespace: this.namespace,
-        labels: meshLabels(this.name, 'channel', props.labels),
-        annotations: { [CHANNEL_KIND_ANNOTATION]: props.kind },
-      },
-      spec: {
-        channelTemplate: { ...props.channelTemplate },
-        ...(props.delivery ? { delivery: props.delivery } : {}),
-      },
-    });
+    this.resource = new ApiObject(this, 'Resource', channelObject({
+      name: this.name,
+      namespace: this.namespace,
+      kind: props.kind,
+      channelTemplate: props.channelTemplate,
+      delivery: props.delivery,
+      labels: props.labels,
+    }));
   }
 }

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ApplicationCrd, HttpSourceCrd } from './kyma-crds';
+import { ApplicationCrd, ApplicationMappingCrd, HttpSourceCrd } from './kyma-crds';
 import { BrokerCrd, ChannelCrd, SubscriptionCrd, TriggerCrd } from './knative-crds';
 import type { CustomResourceDefinition } from './custom-resource-definition';
 
@@ -12,7 +12,7 @@ export interface EventMeshCrdsProps {
    */
   readonly knative?: boolean;
   /**
-   * Install the Kyma HTTPSource and Application CRDs. Turn off on clusters that run Kyma.
+   * Install the Kyma HTTPSource, Application and ApplicationMapping CRDs. Turn off on clusters that run Kyma.
    * @default true
    */
   readonly kyma?: boolean;
@@ -26,7 +26,7 @@ export class EventMeshCrds extends Construct {
   constructor(scope: Construct, id: string, props: EventMeshCrdsProps = {}) {
     super(scope, id);
     if (props.kyma ?? true) {
-      this.definitions.push(new HttpSourceCrd(this, 'HttpSource'), new ApplicationCrd(this, 'Application'));
+      this.definitions.push(new HttpSourceCrd(this, 'HttpSource'), new ApplicationCrd(this, 'Application'), new ApplicationMappingCrd(this, 'ApplicationMapping'));
     }
     if (props.knative ?? true) {
       this.definitions.push(

@@ -29,6 +29,11 @@ export interface CustomResourceDefinitionProps {
   readonly scope?: 'Namespaced' | 'Cluster';
   /** The served and stored version. */
   readonly version: string;
+  /**
+   * Older versions also served, with the same schema and conversion None (the API server
+   * only rewrites apiVersion), so existing manifests keep working. @default - none
+   */
+  readonly olderVersions?: readonly string[];
   /** openAPIV3Schema of the version: must be structural. */
   readonly schema: JsonSchema;
   /** @default - NAME and AGE only */
@@ -40,7 +45,7 @@ export interface CustomResourceDefinitionProps {
 }
 
 /**
- * An `apiextensions.k8s.io/v1` CustomResourceDefinition with one version. A plain ApiObject:
+ * An `apiextensions.k8s.io/v1` CustomResourceDefinition: one stored version, optionally older served ones. A plain ApiObject:
  * cdk8s-plus has no CRD construct and the generated k8s types would mangle nested schemas.
  */
 export class CustomResourceDefinition extends Construct {
@@ -70,14 +75,15 @@ export class CustomResourceDefinition extends Construct {
           ...(props.categories?.length ? { categories: [...props.categories] } : {}),
         },
         scope: props.scope ?? 'Namespaced',
-        versions: [{
-          name: props.version,
+        versions: [props.version, ...(props.olderVersions ?? [])].map((name) => ({
+          name,
           served: true,
-          storage: true,
+          storage: name === props.version,
+          ...(name === props.version ? {} : { deprecated: true, deprecationWarning: `${props.group}/${name} ${props.kind} is deprecated; use ${props.group}/${props.version}` }),
           schema: { openAPIV3Schema: props.schema },
           ...((props.statusSubresource ?? true) ? { subresources: { status: {} } } : {}),
           ...(props.printerColumns?.length ? { additionalPrinterColumns: props.printerColumns.map((c) => ({ ...c })) } : {}),
-        }],
+        })),
       },
     });
     makeClusterScoped(this.resource);

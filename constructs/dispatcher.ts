@@ -7,6 +7,7 @@ import {
 } from './api';
 import type { ChannelBackend } from './channel-backend';
 import { makeClusterScoped } from './cluster-scoped';
+import { configError, shown } from './errors';
 import { meshLabels } from './mesh-labels';
 import { requireInteger } from './prop-checks';
 import { RoutingConfig } from './routing-config';
@@ -28,7 +29,17 @@ export interface DispatcherOptions extends RuntimeProcessOptions {
   readonly networkPolicy?: boolean;
 }
 
+/**
+ * Where the dispatcher's routing comes from. `cluster`: it watches Brokers, Triggers,
+ * Subscriptions and Channels through the API server (anything applied with kubectl is
+ * routed within seconds). `configmap`: the `event-mesh-routing` ConfigMap computed from
+ * this cdk8s App at synth time, mounted into the pod (no API access at all).
+ */
+export type RoutingMode = 'cluster' | 'configmap';
+
 export interface DispatcherProps extends DispatcherOptions {
+  /** @default "cluster" */
+  readonly routing?: RoutingMode;
   readonly addressing: Required<MeshAddressing>;
   readonly image: ResolvedRuntimeImage;
   readonly runtime: RuntimeSettings;
@@ -46,13 +57,17 @@ const DEFAULT_RESOURCES = {
 /**
  * The data plane (`event-mesh dispatcher`): the broker ingress Service
  * `event-mesh-broker-ingress` (port 80 → 8080, `/<namespace>/<broker>`), Subscription and
- * Trigger delivery, reading its routing from the `event-mesh-routing` ConfigMap. Runs with
- * a ServiceAccount that may only read the mesh's kinds and ConfigMaps in its own namespace,
- * and mounts no API token (it reads everything from env and mounted files).
+ * Trigger delivery. With `cluster` routing (the default) it watches Brokers, Triggers,
+ * Subscriptions and Channels through the API server; with `configmap` routing it reads the
+ * `event-mesh-routing` ConfigMap mounted into the pod and mounts no API token. Its
+ * ServiceAccount may only read the mesh's kinds (and, with `configmap`, ConfigMaps in its
+ * own namespace).
  */
 export class Dispatcher extends Construct {
   public readonly namespace: string;
-  public readonly routing: RoutingConfig;
+  public readonly routingMode: RoutingMode;
+  /** The routing ConfigMap; only in `configmap` routing. */
+  public readonly routing?: RoutingConfig;
   public readonly workload: RuntimeDeployment;
   public readonly service: kplus.Service;
 
@@ -67,9 +82,8 @@ export class Dispatcher extends Construct {
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: metadata(DISPATCHER_NAME), automountToken: false });
 
     // Read-only, and only what the dispatcher routes by: Brokers and Triggers live in user
-    // namespaces (hence a ClusterRole), ConfigMaps only in its own namespace (a Role). This is
-    // the ceiling of its rights; today's runtime needs none of them, because it reads its routing
-    // from the mounted ConfigMap, so its pods do not even mount the token (RuntimeDeployment).
+    // namespaces (hence a ClusterRole); with configmap routing, ConfigMaps only in its own
+    // namespace (a Role), and then its pods do not even mount the token (RuntimeDeployment).
     const meshReader = new kplus.ClusterRole(this, 'ClusterRole', { metadata: { name: DISPATCHER_NAME, labels } });
     meshReader.allowRead(
       kplus.ApiResource.custom({ apiGroup: KNATIVE_EVENTING_GROUP, resourceType: 'brokers' }),
@@ -82,12 +96,19 @@ export class Dispatcher extends Construct {
     clusterBinding.addSubjects(serviceAccount);
     makeClusterScoped(ApiObject.of(clusterBinding));
 
-    const configReader = new kplus.Role(this, 'Role', { metadata: metadata(DISPATCHER_NAME) });
-    configReader.allowRead(kplus.ApiResource.CONFIG_MAPS);
-    const binding = new kplus.RoleBinding(this, 'RoleBinding', { metadata: metadata(DISPATCHER_NAME), role: configReader });
-    binding.addSubjects(serviceAccount);
-
-    this.routing = new RoutingConfig(this, 'Routing', { namespace: this.namespace });
+    this.routingMode = props.routing ?? 'cluster';
+    if (this.routingMode !== 'cluster' && this.routingMode !== 'configmap') {
+      throw configError(this, `routing must be "cluster" or "configmap", got ${shown(this.routingMode)}`, 'pick one of the two');
+    }
+    let mounts: { path: string; volume: kplus.Volume }[] = [];
+    if (this.routingMode === 'configmap') {
+      const configReader = new kplus.Role(this, 'Role', { metadata: metadata(DISPATCHER_NAME) });
+      configReader.allowRead(kplus.ApiResource.CONFIG_MAPS);
+      const binding = new kplus.RoleBinding(this, 'RoleBinding', { metadata: metadata(DISPATCHER_NAME), role: configReader });
+      binding.addSubjects(serviceAccount);
+      this.routing = new RoutingConfig(this, 'Routing', { namespace: this.namespace });
+      mounts = [{ path: ROUTING_MOUNT_PATH, volume: kplus.Volume.fromConfigMap(this, 'RoutingVolume', this.routing.configMap, { name: 'routing' }) }];
+    }
     const v = kplus.EnvValue.fromValue;
     this.workload = new RuntimeDeployment(this, 'Resource', {
       name: DISPATCHER_NAME,
@@ -101,7 +122,7 @@ export class Dispatcher extends Construct {
         {
           ...commonRuntimeEnv(props.runtime, processOptions),
           EVENT_MESH_CHANNEL: v(props.defaultChannel),
-          ROUTING_DIR: v(ROUTING_MOUNT_PATH),
+          ROUTING_DIR: v(this.routingMode === 'cluster' ? 'cluster' : ROUTING_MOUNT_PATH),
           SYSTEM_NAMESPACE: v(this.namespace),
           CLUSTER_DOMAIN: v(props.addressing.clusterDomain),
         },
@@ -109,7 +130,9 @@ export class Dispatcher extends Construct {
       ),
       resources: props.resources,
       defaultResources: DEFAULT_RESOURCES,
-      mounts: [{ path: ROUTING_MOUNT_PATH, volume: kplus.Volume.fromConfigMap(this, 'RoutingVolume', this.routing.configMap, { name: 'routing' }) }],
+      mounts,
+      // Cluster routing watches the API server; ConfigMap routing reads a mounted file and needs no token.
+      mountServiceAccountToken: this.routingMode === 'cluster',
       shutdownGraceSeconds: processOptions.shutdownGraceSeconds,
     });
 

@@ -9,7 +9,8 @@ import { Application, type ApplicationOptions } from './application';
 import { InMemoryChannelBackend, type ChannelBackend } from './channel-backend';
 import { makeClusterScoped } from './cluster-scoped';
 import { EventMeshCrds, type EventMeshCrdsProps } from './crds';
-import { Dispatcher, type DispatcherOptions } from './dispatcher';
+import { Controller, type ControllerOptions } from './controller';
+import { Dispatcher, type DispatcherOptions, type RoutingMode } from './dispatcher';
 import { configError, shown } from './errors';
 import type { HttpAdapterOptions } from './http-adapter';
 import { KafkaChannel, type KafkaChannelOptions } from './kafka-channel';
@@ -58,6 +59,15 @@ export interface EventMeshProps {
   readonly logLevel?: LogLevel;
   /** The dispatcher (data plane). @default - see DispatcherOptions */
   readonly dataPlane?: DispatcherOptions;
+  /**
+   * Where the dispatcher's routing comes from: `cluster` (it watches the API server, so
+   * Triggers applied with kubectl are routed) or `configmap` (the routing ConfigMap computed
+   * from this App at synth time; rendered only in this mode).
+   * @default "cluster"
+   */
+  readonly routing?: RoutingMode;
+  /** `event-mesh controller` (dynamic wiring and status). @default - see ControllerOptions */
+  readonly controller?: ControllerOptions;
   /** Defaults for every application's HTTP adapter. @default - see HttpAdapterOptions */
   readonly adapters?: HttpAdapterOptions;
   /** Namespaces to bind (Namespace + `default` Broker) even if no application sends to them. @default [] */
@@ -69,9 +79,10 @@ export interface EventMeshProps {
 }
 
 /**
- * The whole Event Mesh: CRDs, NATS JetStream and/or Kafka, the dispatcher (data plane) with
- * its routing ConfigMap, and per application the Application, HTTPSource, adapter, Channel
- * and Subscriptions to the brokers of the namespaces it is bound to. Works in any Chart,
+ * The whole Event Mesh: CRDs, NATS JetStream and/or Kafka, the dispatcher (data plane; its
+ * routing from the cluster, or from a routing ConfigMap), the controller (dynamic wiring and
+ * status), and per application the Application, HTTPSource, adapter, Channel and
+ * Subscriptions to the brokers of the namespaces it is bound to. Works in any Chart,
  * next to the user's own objects.
  */
 export class EventMesh extends Construct implements MeshContext {
@@ -86,6 +97,8 @@ export class EventMesh extends Construct implements MeshContext {
   /** Undefined when no channel uses Kafka. */
   public readonly kafka?: KafkaChannel;
   public readonly dispatcher: Dispatcher;
+  /** Undefined when `controller.enabled` is false. */
+  public readonly controller?: Controller;
   /** Enabled channel kinds. */
   public readonly channelKinds: readonly ChannelKind[];
 
@@ -140,7 +153,21 @@ export class EventMesh extends Construct implements MeshContext {
       runtime: this.runtime,
       defaultChannel: this.defaultChannel,
       backends: [...this.backends.values()],
+      routing: props.routing,
     });
+
+    if (props.controller?.enabled ?? true) {
+      const { enabled: _enabled, ...controllerOptions } = props.controller ?? {};
+      this.controller = new Controller(this, 'Controller', {
+        ...controllerOptions,
+        addressing: this.addressing,
+        image: this.image,
+        runtime: this.runtime,
+        meshSettings: controllerMeshSettings(props, this.channelKinds),
+        knativeServing: props.adapters?.workload === 'knative-service'
+          || (props.applications ?? []).some((app) => app.adapter?.workload === 'knative-service'),
+      });
+    }
 
     this.bindingScope = new Construct(this, 'Namespaces');
     this.applicationScope = new Construct(this, 'Applications');
@@ -250,4 +277,22 @@ export class EventMesh extends Construct implements MeshContext {
       });
     }
   }
+}
+
+/**
+ * The EventMesh props that shape an Application, for the controller's ConfigMap: what it
+ * renders Applications created with kubectl with. Addressing comes from its env; a literal
+ * Kafka Secret stays out (the adapters reference the Secret by name either way).
+ */
+export function controllerMeshSettings(props: EventMeshProps, channelKinds: readonly ChannelKind[]): Record<string, unknown> {
+  const { insecureLiteralSecret: _secret, ...kafka } = props.kafka ?? {};
+  return JSON.parse(JSON.stringify({
+    image: props.image,
+    logLevel: props.logLevel,
+    defaultChannel: props.defaultChannel,
+    channels: channelKinds,
+    nats: props.nats,
+    kafka: props.kafka ? kafka : undefined,
+    adapters: props.adapters,
+  })) as Record<string, unknown>;
 }

@@ -1,18 +1,11 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HTTP_SOURCE_API_VERSION } from './api';
+import { httpSourceObject, type HttpSourceObjectArgs } from './api';
 import { configError } from './errors';
-import { meshLabels } from './mesh-labels';
 import { requireDnsLabel } from './prop-checks';
 
-export interface HttpSourceProps {
-  readonly name: string;
-  readonly namespace: string;
-  /** Name of the application sending the events; the CloudEvents `source` it uses. */
-  readonly source: string;
-  /** @default - none */
-  readonly labels?: Readonly<Record<string, string>>;
-}
+/** Name, namespace, source and optional labels (constructs/api/resources). */
+export interface HttpSourceProps extends HttpSourceObjectArgs {}
 
 /** A Kyma `HTTPSource`: the HTTP endpoint (adapter) an external application posts events to. */
 export class HttpSource extends Construct {
@@ -22,11 +15,11 @@ export class HttpSource extends Construct {
     super(scope, id);
     requireDnsLabel(this, 'httpsource name', props.name);
     if (!props.source) throw configError(this, 'httpsource source is empty', 'set source to the name of the application that sends the events');
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: HTTP_SOURCE_API_VERSION,
-      kind: 'HTTPSource',
-      metadata: { name: props.name, namespace: requireDnsLabel(this, 'httpsource namespace', props.namespace), labels: meshLabels(props.name, 'source', props.labels) },
-      spec: { source: props.source },
-    });
+    this.resource = new ApiObject(this, 'Resource', httpSourceObject({
+      name: props.name,
+      namespace: requireDnsLabel(this, 'httpsource namespace', props.namespace),
+      source: props.source,
+      labels: props.labels,
+    }));
   }
 }

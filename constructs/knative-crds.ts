@@ -1,11 +1,11 @@
 /**
- * Knative-compatible Broker, Trigger (eventing.knative.dev/v1), Subscription and Channel
- * (messaging.knative.dev/v1). The schemas follow Knative's field names so existing manifests,
+ * Knative-compatible Broker, Trigger (eventing.knative.dev/v1, also served as v1beta1 and
+ * v1alpha1 for Kyma 1.x manifests), Subscription and Channel (messaging.knative.dev/v1). The schemas follow Knative's field names so existing manifests,
  * `kn` and `kubectl wait --for=condition=Ready` keep working; only install them on a cluster
  * that does not run Knative Eventing already.
  */
 import { Construct } from 'constructs';
-import { KNATIVE_EVENTING_GROUP, KNATIVE_MESSAGING_GROUP } from './api';
+import { KNATIVE_EVENTING_GROUP, KNATIVE_EVENTING_OLDER_VERSIONS, KNATIVE_MESSAGING_GROUP } from './api';
 import { AGE_COLUMN, CustomResourceDefinition, READY_COLUMNS } from './custom-resource-definition';
 import { addressable, arr, delivery, destination, int, kReference, knativeStatus, obj, openObject, str, stringMap, type JsonSchema } from './json-schema';
 
@@ -48,6 +48,7 @@ export class BrokerCrd extends CustomResourceDefinition {
     super(scope, id, {
       group: KNATIVE_EVENTING_GROUP,
       version: 'v1',
+      olderVersions: KNATIVE_EVENTING_OLDER_VERSIONS,
       kind: 'Broker',
       plural: 'brokers',
       categories: CATEGORIES,
@@ -70,6 +71,7 @@ export class TriggerCrd extends CustomResourceDefinition {
     super(scope, id, {
       group: KNATIVE_EVENTING_GROUP,
       version: 'v1',
+      olderVersions: KNATIVE_EVENTING_OLDER_VERSIONS,
       kind: 'Trigger',
       plural: 'triggers',
       categories: CATEGORIES,
@@ -83,6 +85,10 @@ export class TriggerCrd extends CustomResourceDefinition {
         broker: str('The Broker in the same namespace, usually "default".', { minLength: 1 }),
         filter: obj('Exact match on event attributes (all ANDed).', {
           attributes: stringMap('Attribute name to value; "" means the attribute must be present.'),
+          sourceAndType: obj('Deprecated (v1alpha1): type and source to match ("Any" matches any); read as attributes.', {
+            type: str('Event type, or "Any".'),
+            source: str('Event source, or "Any".'),
+          }),
         }),
         filters: arr('CloudEvents Subscriptions API filters (all ANDed); take precedence over filter.', subscriptionsApiFilter),
         subscriber: destination('Where matching events are delivered.'),

@@ -1,9 +1,10 @@
 /**
- * The two Kyma CRDs the mesh keeps compatible: HTTPSource (an external application's event
- * source) and Application (the external system itself, cluster-scoped as in Kyma).
+ * The Kyma CRDs the mesh keeps compatible: HTTPSource (an external application's event
+ * source), Application (the external system itself, cluster-scoped as in Kyma) and
+ * ApplicationMapping (Kyma 1.x's binding of an Application to a namespace).
  */
 import { Construct } from 'constructs';
-import { APPLICATION_API_VERSION, HTTP_SOURCE_API_VERSION, KYMA_APPLICATION_GROUP, KYMA_SOURCES_GROUP, SOURCE_LABEL } from './api';
+import { APPLICATION_API_VERSION, APPLICATION_MAPPING_API_VERSION, HTTP_SOURCE_API_VERSION, KYMA_APPLICATION_GROUP, KYMA_SOURCES_GROUP, SOURCE_LABEL } from './api';
 import { AGE_COLUMN, CustomResourceDefinition, READY_COLUMNS } from './custom-resource-definition';
 import { arr, bool, knativeStatus, obj, str, stringMap } from './json-schema';
 
@@ -93,6 +94,41 @@ export class ApplicationCrd extends CustomResourceDefinition {
             status: str('Installation state.'),
             description: str('Details.'),
           }),
+        }),
+      }),
+    });
+  }
+}
+
+/**
+ * `ApplicationMapping`: created in a namespace and named after an Application, it binds the
+ * application to that namespace (the namespace gets a `default` Broker and a Subscription
+ * from the application's channel), as Kyma 1.x did without Service Catalog.
+ */
+export class ApplicationMappingCrd extends CustomResourceDefinition {
+  constructor(scope: Construct, id: string) {
+    super(scope, id, {
+      group: KYMA_APPLICATION_GROUP,
+      version: version(APPLICATION_MAPPING_API_VERSION),
+      kind: 'ApplicationMapping',
+      plural: 'applicationmappings',
+      shortNames: ['am'],
+      printerColumns: [
+        ...READY_COLUMNS,
+        { name: 'BROKER', type: 'string', jsonPath: '.status.brokerUri', priority: 1 },
+        AGE_COLUMN,
+      ],
+      schema: obj('ApplicationMapping: binds the Application of the same name to this namespace.', {
+        apiVersion: str('API version of this object.'),
+        kind: str('Kind of this object.'),
+        metadata: { type: 'object' },
+        spec: obj('Desired state (the binding is the object itself).', {
+          services: arr('Services of the application to enable (Kyma 1.x field; every event is delivered either way).', obj('One service.', {
+            id: str('The service id.', { minLength: 1 }),
+          }, ['id'])),
+        }),
+        status: knativeStatus({
+          brokerUri: str('Ingress URL of the namespace\'s default Broker the application\'s events reach.'),
         }),
       }),
     });

@@ -2,8 +2,8 @@ import { ApiObject, Lazy, Yaml } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct, type IConstruct } from 'constructs';
 import {
-  BROKER_API_VERSION, BROKER_CLASS, BROKER_CLASS_ANNOTATION, CHANNEL_API_VERSION, ROUTING_CONFIGMAP, ROUTING_CONFIGMAP_KEY,
-  SUBSCRIPTION_API_VERSION, TRIGGER_API_VERSION,
+  BROKER_API_VERSION, CHANNEL_API_VERSION, ROUTING_CONFIGMAP, ROUTING_CONFIGMAP_KEY,
+  SUBSCRIPTION_API_VERSION, TRIGGER_API_VERSION, isServedBrokerClass,
 } from './api';
 import { meshLabels } from './mesh-labels';
 
@@ -46,7 +46,7 @@ export function routingObjects(root: IConstruct): any[] {
     .map((o) => o.toJson())
     // Brokers of another class belong to another data plane (e.g. Knative's own); like the
     // dispatcher, treat a Broker without a class as ours.
-    .filter((o) => o.kind !== 'Broker' || [undefined, '', BROKER_CLASS].includes(o.metadata?.annotations?.[BROKER_CLASS_ANNOTATION]))
+    .filter((o) => o.kind !== 'Broker' || isServedBrokerClass(o.metadata?.annotations))
     .sort((a, b) => rank(a) - rank(b)
       || String(a.metadata?.namespace ?? '').localeCompare(String(b.metadata?.namespace ?? ''))
       || String(a.metadata?.name).localeCompare(String(b.metadata?.name)));

@@ -28,8 +28,8 @@ export interface RuntimeDeploymentProps {
   readonly namespace: string;
   /** `app.kubernetes.io/component`, e.g. "dispatcher". */
   readonly component: string;
-  /** First CLI argument of the runtime: `event-mesh adapter|dispatcher`. */
-  readonly command: 'adapter' | 'dispatcher';
+  /** First CLI argument of the runtime: `event-mesh adapter|dispatcher|controller`. */
+  readonly command: 'adapter' | 'dispatcher' | 'controller';
   readonly image: ResolvedRuntimeImage;
   readonly replicas: number;
   /** Env of the container; gets the workload as scope (for imported Secrets). */
@@ -117,6 +117,11 @@ export class RuntimeDeployment extends Construct {
     // nor set seccomp; both are what the "restricted" Pod Security Standard asks for.
     apiObject.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/securityContext/capabilities', { drop: ['ALL'] }));
     apiObject.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
+    // cdk8s-plus labels the pod template with the construct's path. Nothing selects by it (the
+    // selector is selectorLabels), and it would make the same workload differ between charts:
+    // the controller renders an Application's adapter in its own chart, and a pod template that
+    // differed from the user's chart would roll the adapter's pods on every apply.
+    apiObject.addJsonPatch(JsonPatch.remove('/spec/template/metadata/labels/cdk8s.io~1metadata.addr'));
 
     new ApiObject(this, 'DisruptionBudget', {
       apiVersion: 'policy/v1',

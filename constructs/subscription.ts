@@ -1,23 +1,11 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { CHANNEL_API_VERSION, SUBSCRIPTION_API_VERSION, validateDelivery, validateDestination, type DeliverySpec, type Destination } from './api';
+import { subscriptionObject, validateDelivery, validateDestination, type SubscriptionObjectArgs } from './api';
 import { specError } from './errors';
-import { meshLabels } from './mesh-labels';
 import { requireDnsLabel } from './prop-checks';
 
-export interface SubscriptionProps {
-  readonly name: string;
-  readonly namespace: string;
-  /** Name of the Channel (in the same namespace) to subscribe to. */
-  readonly channel: string;
-  readonly subscriber: Destination;
-  /** Where the subscriber's replies go. @default - replies are dropped */
-  readonly reply?: Destination;
-  /** @default - the channel's delivery */
-  readonly delivery?: DeliverySpec;
-  /** @default - none */
-  readonly labels?: Readonly<Record<string, string>>;
-}
+/** Name, namespace, channel, subscriber and the optional reply, delivery and labels (constructs/api/resources). */
+export interface SubscriptionProps extends SubscriptionObjectArgs {}
 
 /** A Knative `messaging.knative.dev/v1` Subscription: a Channel's events to a subscriber. */
 export class Subscription extends Construct {
@@ -35,16 +23,14 @@ export class Subscription extends Construct {
       ...validateDelivery(props.delivery, 'spec.delivery'),
     ];
     if (problems.length) throw specError(this, `subscription "${this.name}"`, problems);
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: SUBSCRIPTION_API_VERSION,
-      kind: 'Subscription',
-      metadata: { name: this.name, namespace: this.namespace, labels: meshLabels(this.name, 'subscription', props.labels) },
-      spec: {
-        channel: { apiVersion: CHANNEL_API_VERSION, kind: 'Channel', name: props.channel },
-        subscriber: props.subscriber,
-        ...(props.reply ? { reply: props.reply } : {}),
-        ...(props.delivery ? { delivery: props.delivery } : {}),
-      },
-    });
+    this.resource = new ApiObject(this, 'Resource', subscriptionObject({
+      name: this.name,
+      namespace: this.namespace,
+      channel: props.channel,
+      subscriber: props.subscriber,
+      reply: props.reply,
+      delivery: props.delivery,
+      labels: props.labels,
+    }));
   }
 }

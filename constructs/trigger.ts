@@ -1,12 +1,11 @@
 import { ApiObject, Chart } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import {
-  BROKER_API_VERSION, DEFAULT_BROKER_NAME, DELIVERY_ORDER_ANNOTATION, MAX_IN_FLIGHT_ANNOTATION, MAX_IN_FLIGHT_LIMIT, TRIGGER_API_VERSION,
-  destinationUrl, validateTriggerSpec,
+  BROKER_API_VERSION, DEFAULT_BROKER_NAME, DELIVERY_ORDER_ANNOTATION, MAX_IN_FLIGHT_ANNOTATION, MAX_IN_FLIGHT_LIMIT,
+  destinationUrl, triggerObject, validateTriggerSpec,
   type DeliveryOrder, type DeliverySpec, type Destination, type SubscriptionsApiFilter, type TriggerSpec,
 } from './api';
 import { configError, shown, specError } from './errors';
-import { meshLabels } from './mesh-labels';
 import { requireDnsLabel, requireInteger, requireLabels } from './prop-checks';
 
 /**
@@ -109,17 +108,13 @@ export class Trigger extends Construct {
       annotations[MAX_IN_FLIGHT_ANNOTATION] = String(maxInFlight);
     }
 
-    this.resource = new ApiObject(this, 'Resource', {
-      apiVersion: TRIGGER_API_VERSION,
-      kind: 'Trigger',
-      metadata: {
-        name: this.name,
-        namespace: this.namespace,
-        labels: meshLabels(this.name, 'trigger', requireLabels(this, `trigger "${this.name}" labels`, props.labels)),
-        ...(Object.keys(annotations).length ? { annotations } : {}),
-      },
+    this.resource = new ApiObject(this, 'Resource', triggerObject({
+      name: this.name,
+      namespace: this.namespace,
       spec: this.spec,
-    });
+      labels: requireLabels(this, `trigger "${this.name}" labels`, props.labels),
+      annotations,
+    }));
 
     if (props.requireBroker ?? true) {
       // Checked at synthesis, not here: the Broker may be added after the Trigger.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `event-mesh` command: `adapter`, `dispatcher` and `dev [dir]`.
+ * The `event-mesh` command: `adapter`, `dispatcher`, `dev [dir]` and `status [dir]`.
  *
  * Every option has a flag and an environment variable (docs/architecture.md); a flag wins
  * over the variable, the variable over the default. A bad value is reported naming the
@@ -12,8 +12,8 @@ import { parseArgs } from 'node:util';
 import type { ChannelConfig } from './channel/factory';
 import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuration, parseIsoDuration, ROUTING_MOUNT_PATH } from '../constructs/api';
 
-export type Command = 'adapter' | 'dispatcher' | 'dev';
-export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
+export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller' | 'status';
+export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller', 'status'];
 
 type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url';
 
@@ -48,6 +48,8 @@ export interface CliConfig {
   channelName?: string;
   maxBodyBytes: number;
   routing: string;
+  /** dispatcher --routing cluster: kubeconfig file (default: in-cluster, then ~/.kube/config). */
+  kubeconfig?: string;
   systemNamespace: string;
   clusterDomain: string;
   shutdownGraceMs: number;
@@ -58,13 +60,31 @@ export interface CliConfig {
   devNats?: string;
   /** dev: first adapter port (then +1 per application). */
   adapterPort?: number;
+  /** controller: namespace of the adapters and channels. */
+  integrationNamespace: string;
+  /** controller: JSON file with the mesh settings Applications render with (EventMesh props). */
+  meshConfig?: string;
+  /** controller: server-side apply field manager. */
+  fieldManager: string;
+  leaseName: string;
+  /** controller: @default the system namespace */
+  leaseNamespace?: string;
+  leaseDurationMs: number;
+  /** controller: this replica's name in the Lease. @default POD_NAME, else the host name */
+  identity?: string;
+  requeueBaseDelayMs: number;
+  requeueMaxDelayMs: number;
+  resyncMs: number;
+  knativeServing: boolean;
 }
 
-const ALL: readonly Command[] = COMMANDS;
+/** The commands that move events (the controller only talks to the API server; `status` prints and exits). */
+const ALL: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
+const WITH_CONTROLLER: readonly Command[] = [...ALL, 'controller'];
 
 export const OPTIONS: readonly OptionSpec[] = [
-  { flag: 'port', env: 'PORT', key: 'port', kind: 'port', defaultText: '8080', commands: ALL, description: 'HTTP port (dev: the broker ingress; adapters follow from --adapter-port)' },
-  { flag: 'host', env: 'HOST', key: 'host', kind: 'string', defaultText: { adapter: '0.0.0.0', dispatcher: '0.0.0.0', dev: '127.0.0.1' }, commands: ALL, description: 'address to listen on' },
+  { flag: 'port', env: 'PORT', key: 'port', kind: 'port', defaultText: '8080', commands: WITH_CONTROLLER, description: 'HTTP port (dev: the broker ingress; adapters follow from --adapter-port)' },
+  { flag: 'host', env: 'HOST', key: 'host', kind: 'string', defaultText: { adapter: '0.0.0.0', dispatcher: '0.0.0.0', dev: '127.0.0.1', controller: '0.0.0.0' }, commands: WITH_CONTROLLER, description: 'address to listen on' },
   { flag: 'channel', env: 'EVENT_MESH_CHANNEL', key: 'channel', kind: 'channel', defaultText: { adapter: 'nats', dispatcher: 'nats', dev: 'inmemory' }, commands: ALL, description: 'channel implementation: nats, kafka or inmemory' },
   { flag: 'nats-url', env: 'NATS_URL', key: 'natsUrl', kind: 'url', defaultText: 'nats://127.0.0.1:4222', commands: ALL, description: 'NATS server URL (channel nats)' },
   { flag: 'kafka-brokers', env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', defaultText: '—', commands: ALL, description: 'comma-separated host:port list (channel kafka)' },
@@ -74,25 +94,39 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'stream-max-age', env: 'STREAM_MAX_AGE', key: 'streamMaxAgeMs', kind: 'duration', defaultText: '24h', commands: ALL, description: 'how long a topic keeps events' },
   { flag: 'channel-max-inactivity', env: 'CHANNEL_MAX_INACTIVITY', key: 'channelMaxInactivityMs', kind: 'duration', defaultText: '48h', commands: ALL, description: 'remove a topic after this long without activity' },
   { flag: 'stream-replicas', env: 'STREAM_REPLICAS', key: 'streamReplicas', kind: 'int', defaultText: '1', commands: ALL, description: 'copies of each event' },
-  { flag: 'log-level', env: 'LOG_LEVEL', key: 'logLevel', kind: 'level', defaultText: 'info', commands: ALL, description: 'fatal, error, warn, info, debug, trace or silent' },
+  { flag: 'log-level', env: 'LOG_LEVEL', key: 'logLevel', kind: 'level', defaultText: 'info', commands: WITH_CONTROLLER, description: 'fatal, error, warn, info, debug, trace or silent' },
   { flag: 'application', env: 'APPLICATION_NAME', key: 'application', kind: 'string', defaultText: '— (required)', commands: ['adapter'], description: 'the application this adapter receives events from' },
   { flag: 'channel-namespace', env: 'CHANNEL_NAMESPACE', key: 'channelNamespace', kind: 'string', defaultText: DEFAULT_INTEGRATION_NAMESPACE, commands: ['adapter'], description: 'namespace of the application channel' },
   { flag: 'channel-name', env: 'CHANNEL_NAME', key: 'channelName', kind: 'string', defaultText: 'the application name', commands: ['adapter'], description: 'name of the application channel' },
   { flag: 'max-body-bytes', env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', defaultText: '65536', commands: ALL, description: 'largest accepted request body' },
-  { flag: 'routing', env: 'ROUTING_DIR', key: 'routing', kind: 'string', defaultText: ROUTING_MOUNT_PATH, commands: ['dispatcher'], description: 'directory with the routing manifests (Brokers, Triggers, Subscriptions, Channels)' },
-  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev'], description: 'namespace of the dispatcher (broker ingress address)' },
-  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev'], description: "the cluster's DNS domain" },
-  { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: ALL, description: 'on SIGTERM, how long in-flight work may finish' },
+  { flag: 'routing', env: 'ROUTING_DIR', key: 'routing', kind: 'string', defaultText: ROUTING_MOUNT_PATH, commands: ['dispatcher'], description: 'where routing comes from: "cluster" (watch Brokers, Triggers, Subscriptions, Channels through the API server) or a directory with their manifests' },
+  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev', 'controller', 'status'], description: 'namespace of the dispatcher (broker ingress address)' },
+  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller', 'status'], description: "the cluster's DNS domain" },
+  { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: WITH_CONTROLLER, description: 'on SIGTERM, how long in-flight work may finish' },
   { flag: 'ack-wait', env: 'ACK_WAIT', key: 'ackWaitMs', kind: 'duration', defaultText: '30s', commands: ['dispatcher', 'dev'], description: 'redeliver an event not acknowledged within this time (after a crash)' },
   { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
   { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
+  { flag: 'kubeconfig', env: 'KUBECONFIG', key: 'kubeconfig', kind: 'string', defaultText: 'in-cluster service account, else ~/.kube/config', commands: ['dispatcher', 'controller'], description: 'kubeconfig file for the API server (dispatcher: with --routing cluster)' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
+  { flag: 'integration-namespace', env: 'INTEGRATION_NAMESPACE', key: 'integrationNamespace', kind: 'string', defaultText: DEFAULT_INTEGRATION_NAMESPACE, commands: ['controller'], description: 'namespace of the application adapters and channels' },
+  { flag: 'mesh-config', env: 'MESH_CONFIG', key: 'meshConfig', kind: 'string', defaultText: '— (EventMesh defaults)', commands: ['controller'], description: 'JSON file of the mesh settings Applications are rendered with (the EventMesh construct mounts it)' },
+  { flag: 'field-manager', env: 'FIELD_MANAGER', key: 'fieldManager', kind: 'string', defaultText: 'event-mesh-controller', commands: ['controller'], description: 'server-side apply field manager' },
+  { flag: 'lease-name', env: 'LEASE_NAME', key: 'leaseName', kind: 'string', defaultText: 'event-mesh-controller', commands: ['controller'], description: 'coordination.k8s.io Lease of the leader election' },
+  { flag: 'lease-namespace', env: 'LEASE_NAMESPACE', key: 'leaseNamespace', kind: 'string', defaultText: 'the system namespace', commands: ['controller'], description: 'namespace of that Lease' },
+  { flag: 'lease-duration', env: 'LEASE_DURATION', key: 'leaseDurationMs', kind: 'duration', defaultText: '15s', commands: ['controller'], description: 'how long a leader that stopped renewing keeps the Lease' },
+  { flag: 'identity', env: 'POD_NAME', key: 'identity', kind: 'string', defaultText: 'the host name', commands: ['controller'], description: 'this replica in the Lease' },
+  { flag: 'requeue-base-delay', env: 'REQUEUE_BASE_DELAY', key: 'requeueBaseDelayMs', kind: 'duration', defaultText: '200ms', commands: ['controller'], description: 'first retry of a failed write; doubles per failure' },
+  { flag: 'requeue-max-delay', env: 'REQUEUE_MAX_DELAY', key: 'requeueMaxDelayMs', kind: 'duration', defaultText: '60s', commands: ['controller'], description: 'longest retry delay of a failed write' },
+  { flag: 'resync', env: 'RESYNC_PERIOD', key: 'resyncMs', kind: 'duration', defaultText: '5m', commands: ['controller'], description: 'reconcile everything this often even without changes' },
+  { flag: 'knative-serving', env: 'KNATIVE_SERVING', key: 'knativeServing', kind: 'bool', defaultText: 'false', commands: ['controller'], description: 'also watch and write Knative Services (adapters with workload knative-service)' },
 ];
 
 const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
   adapter: {},
   dispatcher: {},
   dev: { channel: 'inmemory', host: '127.0.0.1' },
+  controller: {},
+  status: {},
 };
 const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   port: '8080',
@@ -112,6 +146,14 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   clusterDomain: 'cluster.local',
   shutdownGraceMs: '25s',
   ackWaitMs: '30s',
+  integrationNamespace: DEFAULT_INTEGRATION_NAMESPACE,
+  fieldManager: 'event-mesh-controller',
+  leaseName: 'event-mesh-controller',
+  leaseDurationMs: '15s',
+  requeueBaseDelayMs: '200ms',
+  requeueMaxDelayMs: '60s',
+  resyncMs: '5m',
+  knativeServing: 'false',
 };
 
 /** A command-line mistake: printed as is, exit code 2. */
@@ -216,7 +258,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new UsageError(`event-mesh ${command}: ${msg} (see event-mesh ${command} --help)`);
   }
   if (parsed.values.help) return { command, help: true, version: false, positionals: parsed.positionals };
-  const maxPositionals = command === 'dev' ? 1 : 0;
+  const maxPositionals = command === 'dev' || command === 'status' ? 1 : 0;
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`event-mesh ${command}: unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])} (see event-mesh ${command} --help)`);
   }
@@ -242,6 +284,12 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (cfg.channel === 'kafka' && command !== 'dev' && (!cfg.kafkaBrokers || cfg.kafkaBrokers.length === 0)) {
     throw new UsageError(`event-mesh ${command}: --channel kafka needs --kafka-brokers (or KAFKA_BROKERS), e.g. my-ns.servicebus.windows.net:9093`);
   }
+  if (command === 'controller') {
+    if (cfg.requeueBaseDelayMs > cfg.requeueMaxDelayMs) {
+      throw new UsageError(`event-mesh controller: --requeue-base-delay (${cfg.requeueBaseDelayMs} ms) must not exceed --requeue-max-delay (${cfg.requeueMaxDelayMs} ms)`);
+    }
+    if (cfg.leaseDurationMs < 1000) throw new UsageError(`event-mesh controller: --lease-duration must be at least 1s, got ${cfg.leaseDurationMs} ms`);
+  }
   if (command === 'dev' && cfg.devNats) {
     cfg.channel = 'nats';
     cfg.natsUrl = cfg.devNats;
@@ -252,7 +300,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 const SUMMARY: Record<Command, string> = {
   adapter: 'HTTP source adapter of one application: POST /events (CloudEvents 1.0) and the legacy /v1/events, stored on the application channel',
   dispatcher: 'broker ingress (POST /<namespace>/<broker>), Subscription dispatch and Trigger delivery, with routing read from --routing',
-  dev: 'everything in one process for local development: an adapter per application found in the manifests under [dir] (default dist) and the dispatcher',
+  dev: 'everything in one process for local development: an adapter per application found in the manifests under [dir] (default dist) and the dispatcher; rewired when a file there changes',
+  controller: 'reconciles Applications, ApplicationMappings, namespaces, Brokers, Triggers, Subscriptions and HTTPSources through the API server, and writes their status',
+  status: 'READY and REASON of each HTTPSource, Broker, Trigger and Subscription under [dir] (default dist), as the controller would report them',
 };
 
 /** --help text: the commands, or one command's options with env var and default. */
@@ -273,9 +323,9 @@ export function helpText(command?: Command): string {
     const flag = o.flag ? `--${o.flag} <value>${o.multiple ? ' (repeatable)' : ''}` : '(no flag)';
     return `  ${flag}\n      ${o.description}\n      env ${o.env}; default ${dflt}`;
   });
-  const usage = command === 'dev' ? 'event-mesh dev [dir] [options]' : `event-mesh ${command} [options]`;
+  const usage = command === 'dev' || command === 'status' ? `event-mesh ${command} [dir] [options]` : `event-mesh ${command} [options]`;
   const extra =
-    command === 'dev'
+    command === 'dev' || command === 'status'
       ? ['', 'Arguments:', '  [dir]  directory with the synthesized manifests (default dist)']
       : [];
   return [`Usage: ${usage}`, '', SUMMARY[command], ...extra, '', 'Options:', ...rows, '  --help, -h\n      show this help'].join('\n');
@@ -323,16 +373,24 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
     onShutdown(() => dev.close(), (m) => logger.info(m));
     return;
   }
+  if (parsed.command === 'controller') {
+    const { runControllerFromCli } = await import('./controller/cli');
+    const controller = await runControllerFromCli(cfg, logger);
+    onShutdown(() => controller.stop(), (m) => logger.info(m));
+    return;
+  }
   const { createChannel } = await import('./channel/factory');
   const channel = createChannel(channelConfigFromCli(cfg), { logger, name: `event-mesh-${parsed.command}` });
   const registry = createMetricsRegistry();
   if (parsed.command === 'dispatcher') {
     const { startDispatcher } = await import('./dispatcher');
+    const { clusterRoutingFromCli } = await import('./dispatcher/routing/cluster-cli');
+    const cluster = clusterRoutingFromCli(cfg, logger);
     const d = await startDispatcher(
       {
         port: cfg.port,
         host: cfg.host,
-        routingDir: cfg.routing,
+        ...(cluster ? { routingSource: cluster.source } : { routingDir: cfg.routing }),
         maxBodyBytes: cfg.maxBodyBytes,
         systemNamespace: cfg.systemNamespace,
         clusterDomain: cfg.clusterDomain,
@@ -343,7 +401,10 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
       { channel, ownsChannel: true, logger, registry },
     );
     logger.info({ port: d.port, routing: cfg.routing, channel: cfg.channel }, 'dispatcher listening');
-    onShutdown(() => d.close(cfg.shutdownGraceMs), (m) => logger.info(m));
+    onShutdown(async () => {
+      await d.close(cfg.shutdownGraceMs);
+      await cluster?.close();
+    }, (m) => logger.info(m));
     return;
   }
   const { startAdapter } = await import('./adapter');
@@ -397,6 +458,10 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     return 0;
   }
   try {
+    if (parsed.command === 'status') {
+      const { runStatus } = await import('./dev/status-command');
+      return await runStatus(parsed.positionals[0] ?? 'dist', parsed.config!, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+    }
     await run(parsed);
     return undefined; // keeps running until a signal
   } catch (err) {

@@ -17,7 +17,7 @@ import * as k8s from '@pulumi/kubernetes';
 import { EventMesh as EventMeshConstruct, type EventMeshProps } from '../constructs/event-mesh';
 import { BROKER_API_VERSION, parseIsoDuration, type ChannelKind, type MeshAddressing } from '../constructs/api';
 import { deployObjects, type DeployedObject, type KubeObject } from './kubernetes-objects';
-import { synthesizeInMemory } from './synth';
+import { synthesizeInMemory } from '../constructs/in-memory-synth';
 
 /** The chart and construct ids the component synthesizes under (they are part of cdk8s' generated names). */
 export const MESH_CHART_ID = 'event-mesh';

@@ -2,6 +2,6 @@
 export * from './event-mesh';
 export * from './event-hubs-kafka';
 export * from './kubernetes-objects';
-export * from './synth';
+export { synthesizeInMemory, type InMemorySynth } from '../constructs/in-memory-synth';
 export { deployEventMeshEnvironment, lateBound, planMesh, type ProgramResult } from './program/program';
 export { readProgramConfig, ConfigValidationError, CONFIG_KEYS, type ProgramConfig, type AzureConfig, type ConfigSource, type ConfigProblem } from './program/config';

@@ -12,14 +12,10 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
 import { INJECTION_LABELS } from '../constructs/api';
+import type { SynthesizedObject } from '../constructs/in-memory-synth';
 
 /** A Kubernetes object as `chart.toJson()` renders it. */
-export interface KubeObject {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
-  readonly [key: string]: unknown;
-}
+export type KubeObject = SynthesizedObject;
 
 /** Where an object sits in the deployment order. */
 export type DeployPhase = 'crd' | 'namespace' | 'object';

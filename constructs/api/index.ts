@@ -3,3 +3,8 @@ export * from './duration';
 export * from './attributes';
 export * from './trigger-spec';
 export * from './wiring';
+export * from './knative-versions';
+export * from './broker-class';
+export * from './labels';
+export * from './resources';
+export * from './controller-access';

@@ -14,6 +14,17 @@ export const SUBSCRIPTION_API_VERSION = `${KNATIVE_MESSAGING_GROUP}/v1`;
 export const CHANNEL_API_VERSION = `${KNATIVE_MESSAGING_GROUP}/v1`;
 export const HTTP_SOURCE_API_VERSION = `${KYMA_SOURCES_GROUP}/v1alpha1`;
 export const APPLICATION_API_VERSION = `${KYMA_APPLICATION_GROUP}/v1alpha1`;
+/** Kyma 1.x's binding of an Application to a namespace (named after the application, created in that namespace). */
+export const APPLICATION_MAPPING_API_VERSION = `${KYMA_APPLICATION_GROUP}/v1alpha1`;
+
+/**
+ * Application annotations for what the Application CR's spec cannot say: the channel kind of
+ * its events (`nats`, `kafka`, `inmemory`) and its adapter's options (JSON of
+ * HttpAdapterOptions). The Application construct writes them when those props are set, so the
+ * controller renders the same adapter the construct did.
+ */
+export const APPLICATION_CHANNEL_ANNOTATION = 'event-mesh.dev/channel.kind';
+export const APPLICATION_ADAPTER_ANNOTATION = 'event-mesh.dev/adapter';
 
 /** Knative's annotation that selects which data plane owns a Broker. */
 export const BROKER_CLASS_ANNOTATION = 'eventing.knative.dev/broker.class';

@@ -111,3 +111,8 @@ export function destinationUrl(
   if (!dest.uri) return base;
   return new URL(dest.uri, base.endsWith('/') ? base : `${base}/`).toString();
 }
+
+export const CONTROLLER_NAME = 'event-mesh-controller';
+/** The controller's mesh settings file (ConfigMap `event-mesh-controller`, key `mesh.json`). */
+export const CONTROLLER_CONFIG_KEY = 'mesh.json';
+export const CONTROLLER_CONFIG_MOUNT_PATH = '/etc/event-mesh/controller';

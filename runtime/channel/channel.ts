@@ -78,6 +78,12 @@ export interface Channel {
    */
   publish(topic: string, data: Uint8Array): Promise<void>;
   consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer>;
+  /**
+   * Remove a durable consumer and its position (its Trigger or Subscription was deleted);
+   * a consumer that does not exist is not an error. Optional: a channel without it keeps
+   * the durable until its inactivity limit.
+   */
+  deleteConsumer?(topic: string, consumer: string): Promise<void>;
   close(): Promise<void>;
 }
 

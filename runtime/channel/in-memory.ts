@@ -391,6 +391,19 @@ export class InMemoryChannel implements Channel {
     return sub;
   }
 
+  async deleteConsumer(topic: string, consumer: string): Promise<void> {
+    const t = this.topics.get(topic);
+    const d = t?.durables.get(consumer);
+    if (!t || !d) return;
+    t.durables.delete(consumer);
+    t.lastActivity = Date.now();
+  }
+
+  /** Test/diagnostic helper: durable consumers of a topic that exist now. */
+  consumerNames(topic: string): string[] {
+    return [...(this.topics.get(topic)?.durables.keys() ?? [])];
+  }
+
   /** Test/diagnostic helper: topics that exist now. */
   topicNames(): string[] {
     return [...this.topics.keys()];

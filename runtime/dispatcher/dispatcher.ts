@@ -1,5 +1,5 @@
 /**
- * The dispatcher process (I/O): routing from manifests (reloaded on change), broker
+ * The dispatcher process (I/O): routing from manifests or the cluster (reloaded on change), broker
  * ingress over HTTP, one delivery worker per Subscription and per Trigger, health and
  * metrics endpoints, graceful shutdown.
  */
@@ -22,14 +22,19 @@ import { createDispatcherMetrics } from './metrics';
 import type { DispatcherMetrics } from './metrics';
 import { buildRoutingTable, consumerSettingsChanged, diffRoutes, EMPTY_ROUTING_TABLE, RoutingWatcher } from './routing';
 import type { ManifestSet, ReadManifestOptions, RoutingProblem, RoutingTable, SubscriptionRoute, TriggerRoute } from './routing';
+import type { RoutingSource, RoutingSourceFactory } from './routing/cluster-source';
 
 export interface DispatcherOptions {
   /** HTTP port (broker ingress, /healthz, /readyz, /metrics); 0 picks a free one. @default 8080 */
   readonly port?: number;
   /** @default "0.0.0.0" */
   readonly host?: string;
-  /** Directory (or file) with the routing manifests. */
-  readonly routingDir: string;
+  /** Directory (or file) with the routing manifests (when no `routingSource` is given). */
+  readonly routingDir?: string;
+  /** Where routing comes from instead of `routingDir`, e.g. ClusterRoutingSource.factory(client). */
+  readonly routingSource?: RoutingSourceFactory;
+  /** Load the first routing before listening. @default true for routingDir, false for routingSource */
+  readonly waitForRouting?: boolean;
   readonly readOptions?: ReadManifestOptions;
   /** Broker ingress request body limit. @default 65536 */
   readonly maxBodyBytes?: number;
@@ -130,6 +135,8 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   const triggerWorkers = new Map<string, DeliveryWorker>();
   const subscriptionWorkers = new Map<string, DeliveryWorker>();
   const ensuredTopics = new Set<string>();
+  /** Durable consumers of deleted routes still to remove (retried with the reconcile). */
+  const consumersToDelete = new Map<string, { topic: string; consumer: string }>();
   let retryTimer: NodeJS.Timeout | undefined;
 
   const sender = new HttpSender();
@@ -172,6 +179,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
           workers.delete(key);
           logger.info({ kind: worker.current.kind, route: key }, 'stopping consumer (removed from routing)');
           await worker.stop(graceDefault);
+          consumersToDelete.set(`${worker.current.topic}|${worker.current.consumer}`, { topic: worker.current.topic, consumer: worker.current.consumer });
         }
       }
       for (const [key, route] of wanted) {
@@ -186,6 +194,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
           await existing.stop(graceDefault);
         }
         if (closing) return;
+        consumersToDelete.delete(`${route.topic}|${route.consumer}`);
         const worker = new DeliveryWorker(route, workerDeps);
         try {
           await ensureTopic(route.topic);
@@ -202,6 +211,18 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
     // Subscriptions start feeding its broker.
     await sync(triggerWorkers, new Map([...table.triggers].map(([k, t]) => [k, triggerWorkerRoute(t)])));
     await sync(subscriptionWorkers, new Map([...table.subscriptions].map(([k, s]) => [k, subscriptionWorkerRoute(s)])));
+    // A deleted Trigger or Subscription owes no more events: remove its durable consumer.
+    for (const [key, c] of consumersToDelete) {
+      if (!channel.deleteConsumer || closing) break;
+      try {
+        await channel.deleteConsumer(c.topic, c.consumer);
+        consumersToDelete.delete(key);
+        logger.info({ topic: c.topic, consumer: c.consumer }, 'durable consumer removed');
+      } catch (err) {
+        failures++;
+        logger.warn({ topic: c.topic, consumer: c.consumer, err: (err as Error).message }, 'could not remove durable consumer; will retry');
+      }
+    }
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = undefined;
     if (failures > 0 && !closing) {
@@ -243,17 +264,18 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       await reconcile();
     });
 
-  const watcher = new RoutingWatcher({
-    dir: options.routingDir,
-    debounceMs: options.routingDebounceMs,
-    pollMs: options.routingPollMs,
-    readOptions: options.readOptions,
-    onChange: (set) => apply(set),
-    onError: (err) => {
+  const routingFrom = options.routingSource ? 'cluster' : options.routingDir;
+  const handlers = {
+    onChange: (set: ManifestSet) => apply(set),
+    onError: (err: Error) => {
       metrics.routingReloads.inc({ result: 'error' });
-      logger.warn({ dir: options.routingDir, err: err.message }, 'reading routing failed; keeping the routing in force');
+      logger.warn({ routing: routingFrom, err: err.message }, 'reading routing failed; keeping the routing in force');
     },
-  });
+  };
+  if (!options.routingSource && !options.routingDir) throw new Error('startDispatcher: routingDir or routingSource is required');
+  const watcher: RoutingSource = options.routingSource
+    ? options.routingSource(handlers)
+    : new RoutingWatcher({ dir: options.routingDir!, debounceMs: options.routingDebounceMs, pollMs: options.routingPollMs, readOptions: options.readOptions, ...handlers });
 
   // HTTP: ingress, health, metrics.
   const server: Server = createServer((req, res) => void route(req, res));
@@ -287,13 +309,18 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   };
   const isReady = () => accepting && routingLoaded && channel.isReady();
 
-  try {
-    const initial = await watcher.start();
-    await apply(initial);
-  } catch (err) {
-    metrics.routingReloads.inc({ result: 'error' });
-    logger.error({ dir: options.routingDir, err: (err as Error).message }, 'cannot read routing; not ready until it appears');
-  }
+  const initialLoad = (async () => {
+    try {
+      const initial = await watcher.start();
+      await apply(initial);
+    } catch (err) {
+      metrics.routingReloads.inc({ result: 'error' });
+      logger.error({ routing: routingFrom, err: (err as Error).message }, 'cannot read routing; not ready until it appears');
+    }
+  })();
+  // A directory is read before listening; the cluster may take a while (or be unreachable
+  // for a bit): listen at once, and /readyz says no until the informers have listed.
+  if (options.waitForRouting ?? !options.routingSource) await initialLoad;
 
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
@@ -310,6 +337,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       accepting = false;
       if (retryTimer) clearTimeout(retryTimer);
       await watcher.stop();
+      await initialLoad;
       await chain;
       const workers = [...triggerWorkers.values(), ...subscriptionWorkers.values()];
       triggerWorkers.clear();

@@ -8,7 +8,7 @@ import {
   NATS_SERVICE, ROUTING_MOUNT_PATH, adapterName,
 } from '../../constructs';
 import { buildCommerceChart } from '../../examples/commerce/main';
-import { all, containerEnv, find, routingDocuments, synthToDisk } from '../support/synth';
+import { all, containerEnv, find, synthToDisk } from '../support/synth';
 import { validateManifests, type Manifest } from '../support/validate-manifests';
 
 let dist: Manifest[];
@@ -27,6 +27,7 @@ test('every object read back from the file passes the published schemas, our CRD
 
 test('has the CRDs', () => {
   expect(all(dist, 'CustomResourceDefinition').map((c) => c.metadata!.name).sort()).toEqual([
+    'applicationmappings.applicationconnector.kyma-project.io',
     'applications.applicationconnector.kyma-project.io',
     'brokers.eventing.knative.dev',
     'channels.messaging.knative.dev',
@@ -132,7 +133,7 @@ test('the Trigger filters on type, eventtypeversion and source and delivers to t
   expect(find(dist, 'Service', 'dead-letters', 'serverless')).toBeDefined();
 });
 
-test('the dispatcher: broker ingress 80 → 8080, routing mounted, probes, limits, hardening', () => {
+test('the dispatcher: broker ingress 80 → 8080, routing from the cluster, probes, limits, hardening', () => {
   const deployment = find(dist, 'Deployment', 'event-mesh-dispatcher', 'event-mesh-system');
   const pod = spec(deployment).template.spec;
   const container = pod.containers[0];
@@ -142,9 +143,9 @@ test('the dispatcher: broker ingress 80 → 8080, routing mounted, probes, limit
   expect(container.resources.requests).toBeDefined();
   expect(container.resources.limits).toBeDefined();
   expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
-  expect(container.volumeMounts).toEqual(expect.arrayContaining([{ mountPath: '/tmp', name: 'tmp' }, { mountPath: ROUTING_MOUNT_PATH, name: 'routing', readOnly: true }]));
-  expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'routing', configMap: { name: 'event-mesh-routing' } }]));
-  expect(containerEnv(deployment)).toMatchObject({ ROUTING_DIR: ROUTING_MOUNT_PATH, SYSTEM_NAMESPACE: 'event-mesh-system', CLUSTER_DOMAIN: 'cluster.local' });
+  expect(container.volumeMounts).toEqual([{ mountPath: '/tmp', name: 'tmp' }]);
+  expect(containerEnv(deployment)).toMatchObject({ ROUTING_DIR: 'cluster', SYSTEM_NAMESPACE: 'event-mesh-system', CLUSTER_DOMAIN: 'cluster.local' });
+  expect(containerEnv(deployment).ROUTING_DIR).not.toBe(ROUTING_MOUNT_PATH);
   expect(spec(find(dist, 'Service', BROKER_INGRESS_SERVICE, 'event-mesh-system')).ports).toEqual([{ name: 'http', port: 80, targetPort: 8080 }]);
   expect(find(dist, 'PodDisruptionBudget', 'event-mesh-dispatcher')).toBeDefined();
 });
@@ -161,13 +162,16 @@ test('both runtime workloads: /healthz and /readyz probes, requests and limits, 
     expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
     expect(container.volumeMounts).toEqual(expect.arrayContaining([{ mountPath: '/tmp', name: 'tmp' }]));
     expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }]));
-    expect(pod.automountServiceAccountToken).toBe(false);
+    // Cluster routing: the dispatcher watches the API server; the adapter never calls it.
+    expect(pod.automountServiceAccountToken).toBe(name === 'event-mesh-dispatcher');
     expect(spec(find(dist, 'PodDisruptionBudget', name, ns)).selector.matchLabels).toEqual(spec(find(dist, 'Deployment', name, ns)).selector.matchLabels);
   }
 });
 
-test('the routing ConfigMap lists the Broker, Channel, Subscription and the user-added Trigger', () => {
-  expect(routingDocuments(dist).map((d) => `${d.kind} ${d.metadata!.namespace}/${d.metadata!.name}`)).toEqual([
+test('no routing ConfigMap (cluster routing): the Broker, Channel, Subscription and the user-added Trigger the dispatcher watches are objects of their own', () => {
+  expect(dist.filter((m) => m.kind === 'ConfigMap' && m.metadata!.name === 'event-mesh-routing')).toEqual([]);
+  const routed = dist.filter((m) => ['Broker', 'Channel', 'Subscription', 'Trigger'].includes(m.kind));
+  expect(routed.map((d) => `${d.kind} ${d.metadata!.namespace}/${d.metadata!.name}`).sort()).toEqual([
     'Broker serverless/default',
     'Channel kyma-integration/commerce',
     'Subscription kyma-integration/commerce-serverless-default',

@@ -47,7 +47,7 @@ test('the CRDs match the snapshot', () => {
 });
 
 test('every CRD is structural and passes the published CRD schema', () => {
-  expect(crds).toHaveLength(6);
+  expect(crds).toHaveLength(7);
   for (const crd of crds) {
     expect(crdStructuralProblems(crd)).toEqual([]);
     validateManifest(crd);
@@ -105,7 +105,7 @@ test('Knative CRDs are optional: off for clusters that run Knative Eventing', ()
   const chart = new Chart(Testing.app(), 'c');
   new EventMesh(chart, 'mesh', { crds: { knative: false } });
   const names = synth(chart).filter((m) => m.kind === 'CustomResourceDefinition').map((m) => m.metadata!.name);
-  expect(names.sort()).toEqual(['applications.applicationconnector.kyma-project.io', 'httpsources.sources.kyma-project.io']);
+  expect(names.sort()).toEqual(['applicationmappings.applicationconnector.kyma-project.io', 'applications.applicationconnector.kyma-project.io', 'httpsources.sources.kyma-project.io']);
 });
 
 describe('the manifest validator itself', () => {

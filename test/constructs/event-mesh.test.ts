@@ -18,7 +18,7 @@ describe('inside a user\'s own Chart', () => {
     // The user's chart has its own default namespace and its own objects.
     const chart = new Chart(app, 'shop', { namespace: 'shop' });
     new kplus.Deployment(chart, 'web', { metadata: { name: 'web' }, containers: [{ image: 'nginx:1.27', portNumber: 8080 }] });
-    mesh = new EventMesh(chart, 'mesh', { applications: [{ name: 'storefront', namespaces: ['shop'] }] });
+    mesh = new EventMesh(chart, 'mesh', { applications: [{ name: 'storefront', namespaces: ['shop'] }], routing: 'configmap' });
     new Trigger(chart, 'on-order', { filter: { type: 'order.created' }, subscriber: Sink.service('web') });
     manifests = synth(chart);
   });
@@ -49,7 +49,7 @@ describe('inside a user\'s own Chart', () => {
 test('Triggers in another chart of the same App are routed too', () => {
   const app = Testing.app();
   const infra = new Chart(app, 'infra');
-  new EventMesh(infra, 'mesh', { namespaces: ['team-a'] });
+  new EventMesh(infra, 'mesh', { namespaces: ['team-a'], routing: 'configmap' });
   const team = new Chart(app, 'team-a', { namespace: 'team-a' });
   new Trigger(team, 'audit', { subscriber: Sink.uri('https://audit.example.com/events') });
   expect(routingDocuments(synth(infra)).map((d) => `${d.kind}/${d.metadata!.name}`)).toContain('Trigger/audit');
@@ -154,18 +154,22 @@ describe('least privilege', () => {
     manifests = synth(chart);
   });
 
-  test('the dispatcher may only read the mesh kinds cluster-wide and ConfigMaps in its namespace', () => {
+  test('the dispatcher may only read the mesh kinds cluster-wide and (configmap routing) ConfigMaps in its namespace', () => {
     const rules = (m: Manifest) => (m as any).rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-    const cluster = rules(find(manifests, 'ClusterRole', 'event-mesh-dispatcher'));
+    expect(manifests.filter((m) => m.kind === 'Role' && m.metadata!.name === 'event-mesh-dispatcher')).toEqual([]);
+    const chart = new Chart(Testing.app(), 'cm');
+    new EventMesh(chart, 'mesh', { applications: [{ name: 'shop' }], routing: 'configmap' });
+    const withConfigMap = synth(chart);
+    const cluster = rules(find(withConfigMap, 'ClusterRole', 'event-mesh-dispatcher'));
     expect(cluster.flatMap((r) => r.resources).sort()).toEqual(['brokers', 'channels', 'subscriptions', 'triggers']);
-    const role = find(manifests, 'Role', 'event-mesh-dispatcher', 'event-mesh-system');
+    const role = find(withConfigMap, 'Role', 'event-mesh-dispatcher', 'event-mesh-system');
     expect(rules(role).flatMap((r) => r.resources)).toEqual(['configmaps']);
     for (const rule of [...cluster, ...rules(role)]) {
       expect(rule.verbs.sort()).toEqual(['get', 'list', 'watch']);
       expect(rule.resources).not.toContain('*');
       expect(rule.apiGroups).not.toContain('*');
     }
-    for (const binding of [...all(manifests, 'ClusterRoleBinding'), ...all(manifests, 'RoleBinding')]) {
+    for (const binding of [...all(withConfigMap, 'ClusterRoleBinding'), ...all(withConfigMap, 'RoleBinding')].filter((b) => b.metadata!.name === 'event-mesh-dispatcher')) {
       expect((binding as any).roleRef.name).toBe('event-mesh-dispatcher');
     }
   });
@@ -174,8 +178,9 @@ describe('least privilege', () => {
     for (const workload of [...all(manifests, 'Deployment'), ...all(manifests, 'StatefulSet')]) {
       const pod = spec(workload).template.spec;
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-      // The runtime and NATS never call the API server: no pod carries a token.
-      expect([workload.metadata!.name, pod.automountServiceAccountToken]).toEqual([workload.metadata!.name, false]);
+      // Only the controller and the dispatcher (cluster routing) call the API server: no other pod carries a token.
+      const callsApi = ['event-mesh-controller', 'event-mesh-dispatcher'].includes(workload.metadata!.name!);
+      expect([workload.metadata!.name, pod.automountServiceAccountToken]).toEqual([workload.metadata!.name, callsApi]);
       for (const c of pod.containers) {
         expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
         expect(c.resources.requests).toBeDefined();
@@ -208,7 +213,7 @@ describe('least privilege', () => {
 
   test('network policies can be turned off', () => {
     const chart = new Chart(Testing.app(), 'c');
-    new EventMesh(chart, 'mesh', { nats: { networkPolicy: false }, dataPlane: { networkPolicy: false }, adapters: { networkPolicy: false }, applications: [{ name: 'shop' }] });
+    new EventMesh(chart, 'mesh', { nats: { networkPolicy: false }, dataPlane: { networkPolicy: false }, adapters: { networkPolicy: false }, controller: { networkPolicy: false }, applications: [{ name: 'shop' }] });
     expect(all(synth(chart), 'NetworkPolicy')).toHaveLength(0);
   });
 });

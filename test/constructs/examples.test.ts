@@ -2,7 +2,9 @@ import { Testing } from 'cdk8s';
 import { buildCommerceChart } from '../../examples/commerce/main';
 import { buildKafkaAzureChart } from '../../examples/kafka-azure/main';
 import { buildNatsProductionChart } from '../../examples/nats-production/main';
-import { routingDocuments, synth } from '../support/synth';
+import { buildRoutingTable } from '../../runtime/dispatcher/routing';
+import type { ManifestObject } from '../../runtime/dispatcher/routing';
+import { synth } from '../support/synth';
 import { crdRegistry, validateManifest, validateManifests, type Manifest } from '../support/validate-manifests';
 
 const examples: [string, (app: ReturnType<typeof Testing.app>) => import('cdk8s').Chart][] = [
@@ -26,11 +28,15 @@ describe.each(examples)('example %s', (_name, build) => {
     expect(validateManifests(manifests)).toBe(manifests.length);
   });
 
-  test('every routing document the dispatcher reads validates too', () => {
+  test('cluster routing: no routing ConfigMap, and every object the dispatcher watches validates and loads without a problem', () => {
+    expect(manifests.filter((m) => m.kind === 'ConfigMap' && m.metadata?.name === 'event-mesh-routing')).toEqual([]);
     const crds = crdRegistry(manifests);
-    const docs = routingDocuments(manifests);
+    const docs = manifests.filter((m) => ['Broker', 'Trigger', 'Subscription', 'Channel'].includes(m.kind));
     expect(docs.length).toBeGreaterThan(0);
     for (const doc of docs) validateManifest(doc, crds);
+    const { table, problems } = buildRoutingTable(manifests as unknown as ManifestObject[]);
+    expect(problems).toEqual([]);
+    expect(table.brokers.size).toBeGreaterThan(0);
   });
 
   test('every custom resource has its CRD in the same manifests', () => {

@@ -148,9 +148,9 @@ describe('the program', () => {
         const waits = secretUrns.every((u) => r.dependencies.includes(u));
         expect([r.name, waits]).toEqual([r.name, phaseOf(asObject(r)) === 'object']);
       }
-      // The Deployments (adapters, dispatcher) in particular.
+      // The Deployments (adapters, dispatcher, controller) in particular.
       const deployments = meshChildren.filter((r) => r.type === 'kubernetes:apps/v1:Deployment');
-      expect(deployments.length).toBe(3);
+      expect(deployments.length).toBe(4);
       for (const d of deployments) expect(d.dependencies).toEqual(expect.arrayContaining(secretUrns));
     });
 

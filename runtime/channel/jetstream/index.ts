@@ -286,6 +286,15 @@ export class JetStreamChannel implements Channel {
     if (consumerNeedsUpdate(info.config, want)) await jsm.consumers.update(stream, durable, consumerUpdateFor(want));
   }
 
+  async deleteConsumer(topic: string, consumer: string): Promise<void> {
+    try {
+      await this.manager().consumers.delete(streamNameFor(topic), durableNameFor(consumer));
+    } catch (e) {
+      if (e instanceof JetStreamApiError && (e.code === 10014 || e.code === 10059)) return;
+      throw mapNatsError(e, `deleting consumer ${consumer}`);
+    }
+  }
+
   async consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer> {
     try {
       if (!this.topics.has(topic)) await this.ensureImplicit(topic);

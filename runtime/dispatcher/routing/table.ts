@@ -1,7 +1,7 @@
 /**
  * The routing table, pure: from manifest objects to what the dispatcher serves.
  *
- * - Brokers (eventing.knative.dev/v1) of class `EventMeshBroker` or with no class
+ * - Brokers (eventing.knative.dev/v1; v1beta1 and v1alpha1 read as v1) of class `EventMeshBroker` or with no class
  *   annotation are served; a Broker of another class (e.g. Knative's MTChannelBasedBroker)
  *   belongs to another data plane and is left alone, and so are its Triggers.
  * - Triggers are validated with validateTriggerSpec and compiled; an invalid Trigger is
@@ -12,21 +12,22 @@
  */
 import {
   BROKER_API_VERSION,
-  BROKER_CLASS,
-  BROKER_CLASS_ANNOTATION,
   DELIVERY_ORDER_ANNOTATION,
   KNATIVE_MESSAGING_GROUP,
   MAX_IN_FLIGHT_ANNOTATION,
   MAX_IN_FLIGHT_LIMIT,
   SUBSCRIPTION_API_VERSION,
   TRIGGER_API_VERSION,
+  brokerClassOf,
   brokerTopic,
   channelTopic,
+  isServedBrokerClass,
   subscriptionConsumer,
   triggerConsumer,
   validateDelivery,
   validateDestination,
   validateTriggerSpec,
+  normalizeKnativeObject,
 } from '../../../constructs/api';
 import type { BrokerSpec, DeliveryOrder, DeliverySpec, Destination, KReference, SubscriptionSpec, TriggerSpec } from '../../../constructs/api';
 import { resolveDeliveryPolicy } from '../delivery/policy';
@@ -138,11 +139,8 @@ function ident(obj: ManifestObject) {
   return { namespace: obj.metadata?.namespace || DEFAULT_NAMESPACE, name: obj.metadata?.name ?? '' };
 }
 
-/** Is this Broker ours? Class `EventMeshBroker`, or no class annotation at all. */
-export function isServedBrokerClass(annotations: Readonly<Record<string, string>> | undefined): boolean {
-  const cls = annotations?.[BROKER_CLASS_ANNOTATION];
-  return cls === undefined || cls === '' || cls === BROKER_CLASS;
-}
+/** Is this Broker ours? The one predicate, from constructs/api (re-exported for existing importers). */
+export { isServedBrokerClass };
 
 /** Delivery order and max-in-flight from a Trigger's annotations; a message when invalid. */
 export function consumerAnnotations(
@@ -176,8 +174,9 @@ export function buildRoutingTable(objects: readonly ManifestObject[]): BuildResu
 
   // Later duplicates of the same object (e.g. both a manifest and the routing ConfigMap) win.
   const byIdentity = new Map<string, ManifestObject>();
-  for (const obj of objects) {
-    if (!obj || typeof obj !== 'object' || !obj.kind) continue;
+  for (const raw of objects) {
+    if (!raw || typeof raw !== 'object' || !raw.kind) continue;
+    const obj = normalizeKnativeObject(raw); // v1alpha1 / v1beta1 Brokers and Triggers read as v1
     const { namespace, name } = ident(obj);
     byIdentity.set(`${obj.apiVersion}|${obj.kind}|${namespace}|${name}`, obj);
   }
@@ -200,7 +199,7 @@ export function buildRoutingTable(objects: readonly ManifestObject[]): BuildResu
     }
     const key = routeKey(namespace, name);
     if (!isServedBrokerClass(obj.metadata?.annotations)) {
-      foreignBrokers.set(key, obj.metadata?.annotations?.[BROKER_CLASS_ANNOTATION] ?? '');
+      foreignBrokers.set(key, brokerClassOf(obj.metadata?.annotations));
       continue;
     }
     const spec = (obj.spec ?? {}) as BrokerSpec;

@@ -1,15 +1,24 @@
 /**
  * Synthesize a cdk8s chart in memory — validations included — and return its objects as
- * plain JSON, exactly what `cdk8s synth` would write for the same constructs.
+ * plain JSON, exactly what `cdk8s synth` would write for the same constructs. Pure apart
+ * from CPU: writes nothing. The Pulumi component and the controller both deploy what this
+ * returns, so neither keeps a second copy of the wiring.
  */
 import { App, Chart } from 'cdk8s';
-import type { KubeObject } from './kubernetes-objects';
+
+/** A Kubernetes object as `chart.toJson()` renders it. */
+export interface SynthesizedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string; readonly [key: string]: unknown };
+  readonly [key: string]: unknown;
+}
 
 export interface InMemorySynth<T> {
   /** Whatever `build` returned (e.g. the construct, for its properties). */
   readonly built: T;
   /** The chart's objects in the order cdk8s renders them (dependencies first). */
-  readonly objects: KubeObject[];
+  readonly objects: SynthesizedObject[];
 }
 
 /**
@@ -24,6 +33,6 @@ export function synthesizeInMemory<T>(chartId: string, build: (chart: Chart) => 
   const built = build(chart);
   app.synthYaml(); // validate + resolve dependencies; throws "Validation failed with the following errors: ..."
   // Deep copy through JSON: the same value a manifest file holds (no undefined, no class instances).
-  const objects = JSON.parse(JSON.stringify(chart.toJson())) as KubeObject[];
+  const objects = JSON.parse(JSON.stringify(chart.toJson())) as SynthesizedObject[];
   return { built, objects };
 }

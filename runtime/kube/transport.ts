@@ -5,8 +5,10 @@
  * default chain, or the in-cluster service account), loaded lazily on the first request;
  * a bare `server` URL (a local API server, tests' stand-in) needs no kubeconfig.
  */
+import { existsSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { delimiter } from 'node:path';
 
 export interface TransportOptions {
   /** Path of a kubeconfig file. @default - KUBECONFIG, ~/.kube/config, or in-cluster */
@@ -67,8 +69,22 @@ export class Transport {
     }
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
-    if (this.options.kubeconfig) kc.loadFromFile(this.options.kubeconfig);
-    else kc.loadFromDefault();
+    const files = (this.options.kubeconfig ?? '').split(delimiter).filter(Boolean);
+    if (files.length === 1) kc.loadFromFile(files[0]);
+    else if (files.length > 1) {
+      // A KUBECONFIG-style list: merged as kubectl merges it (the first file's current-context wins).
+      for (const file of files.filter((f) => existsSync(f))) {
+        const one = new k8s.KubeConfig();
+        one.loadFromFile(file);
+        // The first file that names a cluster, user or context wins.
+        const taken = (list: { name: string }[] | undefined) => new Set((list ?? []).map((x) => x.name));
+        const [clusters, users, contexts] = [taken(kc.clusters), taken(kc.users), taken(kc.contexts)];
+        one.clusters = one.clusters.filter((c) => !clusters.has(c.name));
+        one.users = one.users.filter((u) => !users.has(u.name));
+        one.contexts = one.contexts.filter((c) => !contexts.has(c.name));
+        kc.mergeConfig(one, !!kc.currentContext);
+      }
+    } else kc.loadFromDefault();
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error(`no current cluster in the kubeconfig${this.options.kubeconfig ? ` ${this.options.kubeconfig}` : ''}: set current-context`);
     const opts: https.RequestOptions = { headers: {} };

@@ -102,14 +102,14 @@ describe('event-mesh dev, dynamic (a real process)', () => {
     return s;
   };
 
-  it('dev dist: a Trigger file added while it runs receives matching events within 5 s; deleting it stops delivery; Application files start and stop adapters', async () => {
+  it('dev dist: a Trigger file added while it runs receives matching events within 5 s; editing it changes its filter; deleting it stops delivery; Application files start and stop adapters', async () => {
     const dist = synthCommerce();
     dirs.push(dist);
     const fn = await sub();
     const added = await sub();
     const dev = spawnCli(['dev', dist, '--port', '0', '--map', `test-function.serverless=${fn.url}`, '--map', `dead-letters.serverless=${fn.url}`], { LOG_LEVEL: 'warn' });
     try {
-      await dev.waitForOutput(/^ready/m, 60_000);
+      await dev.waitForOutput(/^ready/m, 120_000);
       const commerce = dev.output().match(/^application commerce: (http:\/\/127\.0\.0\.1:\d+\/events)$/m)![1];
       expect(dev.output()).toMatch(/^status: 1 HTTPSource, 1 Broker, 1 Trigger, 1 Subscription; all ready$/m);
 
@@ -137,6 +137,17 @@ describe('event-mesh dev, dynamic (a real process)', () => {
       await fn.waitFor((s) => s.accepted.some((r) => r.event?.type === 'user.created'), 10_000);
       expect(added.accepted.some((r) => r.event?.type === 'user.created')).toBe(false);
 
+      // Edited: the new filter applies to the next events, without a restart.
+      writeFileSync(file, stringify({
+        apiVersion: 'eventing.knative.dev/v1',
+        kind: 'Trigger',
+        metadata: { name: 'added', namespace: 'serverless' },
+        spec: { broker: 'default', filter: { attributes: { type: 'order.updated' } }, subscriber: { uri: added.url } },
+      }));
+      await dev.waitForOutput(/^trigger serverless\/added changed$/m, 10_000);
+      await emit(commerce, 'order.updated');
+      await added.waitFor((s) => s.accepted.some((r) => r.event?.type === 'order.updated'), 10_000);
+
       unlinkSync(file);
       await dev.waitForOutput(/^trigger serverless\/added removed$/m, 10_000);
       await new Promise((r) => setTimeout(r, 300));
@@ -145,6 +156,7 @@ describe('event-mesh dev, dynamic (a real process)', () => {
       await emit(commerce, 'user.created', { eventtypeversion: 'v1' });
       await fn.waitFor((s) => s.accepted.filter((r) => r.event?.type === 'user.created').length >= 2, 10_000);
       expect(added.accepted.length).toBe(before);
+      expect(added.accepted.filter((r) => r.event?.type === 'order.created').length).toBe(added.accepted.length - 1);
 
       // An Application and its mapping, added as a file: a new adapter; removed: it stops.
       const appFile = path.join(dist, 'erp.yaml');
@@ -166,7 +178,7 @@ describe('event-mesh dev, dynamic (a real process)', () => {
     } finally {
       dev.kill('SIGKILL');
     }
-  }, 120_000);
+  }, 240_000);
 
   it("routes the seed's v1alpha1 Trigger YAML, unchanged, with Kyma 1.x Application and ApplicationMapping files", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kyma1x-'));
@@ -176,7 +188,7 @@ describe('event-mesh dev, dynamic (a real process)', () => {
     const fn = await sub();
     const dev = spawnCli(['dev', dir, '--port', '0', '--map', `test-function.serverless=${fn.url}`], { LOG_LEVEL: 'warn' });
     try {
-      await dev.waitForOutput(/^ready/m, 60_000);
+      await dev.waitForOutput(/^ready/m, 120_000);
       const mock = dev.output().match(/^application mock: (http:\/\/127\.0\.0\.1:\d+\/events)$/m)![1];
       expect(dev.output()).toMatch(/^broker serverless\/default: http:\/\/127\.0\.0\.1:\d+\/serverless\/default$/m);
       expect(dev.output()).not.toMatch(/warning: skipped Trigger/);
@@ -191,7 +203,7 @@ describe('event-mesh dev, dynamic (a real process)', () => {
     } finally {
       dev.kill('SIGKILL');
     }
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('event-mesh status (a real process)', () => {
@@ -217,5 +229,5 @@ describe('event-mesh status (a real process)', () => {
     } finally {
       rmSync(dist, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -17,7 +17,7 @@ import { startDispatcher } from '../../runtime/dispatcher';
 import type { Dispatcher } from '../../runtime/dispatcher';
 import { ClusterRoutingSource } from '../../runtime/dispatcher/routing';
 import type { ManifestObject } from '../../runtime/dispatcher/routing';
-import { createKubeClient, KINDS } from '../../runtime/kube';
+import { createKubeClient, DISPATCHER_KUBE_VERBS, KINDS } from '../../runtime/kube';
 import type { KubeClient } from '../../runtime/kube';
 import { spawnCli } from '../support/cli-process';
 import { startSubscriber } from '../support/http-subscriber';
@@ -114,6 +114,8 @@ describe('dispatcher routing from the cluster (in process)', () => {
     await sleep(300);
     expect(orders.accepted).toHaveLength(1);
     expect(await channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'control'))).toBe(true);
+    // Read-only: exactly the verbs declared for the dispatcher's role.
+    expect(client.used()).toEqual(DISPATCHER_KUBE_VERBS);
   }, 60_000);
 
   it('a v1alpha1 Trigger applied to the cluster routes as v1', async () => {
@@ -141,12 +143,10 @@ describe('dispatcher routing from the cluster (in process)', () => {
     const after = await sub();
     const lists = () => api.requests.filter((r) => r.verb === 'list' && r.resource === 'triggers').length;
     const listsBefore = lists();
-    api.blockWatches(true);
-    api.dropWatches();
     // Made while the dispatcher's watches are down, then the history is compacted away.
-    await kubectl.apply(trigger(NS, 'after-compaction', after.url, 'after'), 'kubectl');
-    api.compact();
-    api.blockWatches(false);
+    await api.disconnected(async () => {
+      await kubectl.apply(trigger(NS, 'after-compaction', after.url, 'after'), 'kubectl');
+    }, { compact: true });
     await until(() => lists() > listsBefore, 10_000, 'the relist after 410 Gone');
     await until(() => d.table().triggers.has(`${NS}/after-compaction`), 10_000, 'the Trigger to be routed after the relist');
     await until(() => channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'after-compaction')), 10_000, 'its durable consumer');
@@ -178,9 +178,13 @@ describe('event-mesh dispatcher --routing cluster (a real process, kubeconfig th
     );
     await kubectl.apply(broker(NS), 'kubectl');
     const fn = await sub();
-    const proc = spawnCli(['dispatcher', '--routing', 'cluster', '--kubeconfig', kubeconfig, '--port', '0', '--host', '127.0.0.1', '--nats-url', nats.url, '--shutdown-grace', '1s'], { LOG_LEVEL: 'info' });
+    // KUBECONFIG as kubectl takes it: a list of files, missing ones skipped.
+    const proc = spawnCli(['dispatcher', '--routing', 'cluster', '--port', '0', '--host', '127.0.0.1', '--nats-url', nats.url, '--shutdown-grace', '1s'], {
+      LOG_LEVEL: 'info',
+      KUBECONFIG: [path.join(dir, 'missing'), kubeconfig].join(path.delimiter),
+    });
     try {
-      const m = await proc.waitForOutput(/"port":(\d+)[^\n]*dispatcher listening/, 30_000);
+      const m = await proc.waitForOutput(/"port":(\d+)[^\n]*dispatcher listening/, 120_000);
       const base = `http://127.0.0.1:${m[1]}`;
       await until(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 30_000, 'readyz');
       await kubectl.apply(trigger(NS, 'fn', fn.url, 'user.created'), 'kubectl');
@@ -200,5 +204,5 @@ describe('event-mesh dispatcher --routing cluster (a real process, kubeconfig th
     } finally {
       proc.kill('SIGKILL');
     }
-  }, 90_000);
+  }, 180_000);
 });

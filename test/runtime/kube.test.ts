@@ -53,15 +53,20 @@ describe('kube layer against the stand-in API server', () => {
     expect((client.list(KINDS.trigger)[0].spec as { filter?: unknown }).filter).toEqual({ attributes: { type: 'x' } });
   });
 
-  it('reconnects a dropped watch and resumes from its resourceVersion (no relist, nothing missed)', async () => {
+  /** Every event of a Trigger informer as "TYPE name", once it listed and its watch is open. */
+  async function watchTriggers(): Promise<string[]> {
     const seen: string[] = [];
     const w = await client.watch(KINDS.trigger, (type, obj) => seen.push(`${type} ${obj.metadata!.name}`));
     await w.synced;
     await until(() => api.openWatches() === 1, 10_000, 'the watch');
-    api.blockWatches(true);
-    api.dropWatches();
-    await client.apply(trigger('while-away'), 'test');
-    api.blockWatches(false);
+    return seen;
+  }
+
+  it('reconnects a dropped watch and resumes from its resourceVersion (no relist, nothing missed)', async () => {
+    const seen = await watchTriggers();
+    await api.disconnected(async () => {
+      await client.apply(trigger('while-away'), 'test');
+    });
     await until(() => seen.includes('ADDED while-away'), 10_000, 'the event made while disconnected');
     await client.apply(trigger('after'), 'test');
     await until(() => seen.includes('ADDED after'), 10_000, 'the event after reconnecting');
@@ -71,17 +76,17 @@ describe('kube layer against the stand-in API server', () => {
   it('410 Gone: a too-old resourceVersion makes it list again and report what it missed', async () => {
     await client.apply(trigger('stays'), 'test');
     await client.apply(trigger('goes'), 'test');
-    const seen: string[] = [];
-    const w = await client.watch(KINDS.trigger, (type, obj) => seen.push(`${type} ${obj.metadata!.name}`));
-    await w.synced;
-    await until(() => api.openWatches() === 1, 10_000, 'the watch');
-    api.blockWatches(true);
-    api.dropWatches();
-    await client.apply(trigger('new'), 'test');
-    await client.delete(KINDS.trigger, { ...KINDS.trigger, namespace: 'shop', name: 'goes' });
-    await client.apply(trigger('stays', { filter: { attributes: { type: 'changed' } } }), 'test');
-    api.compact(); // history gone: the informer's resourceVersion is now too old
-    api.blockWatches(false);
+    const seen = await watchTriggers();
+    // Changes made while the informer is cut off, whose history is then compacted away:
+    // its resourceVersion is too old when it reconnects.
+    await api.disconnected(
+      async () => {
+        await client.apply(trigger('new'), 'test');
+        await client.delete(KINDS.trigger, { ...KINDS.trigger, namespace: 'shop', name: 'goes' });
+        await client.apply(trigger('stays', { filter: { attributes: { type: 'changed' } } }), 'test');
+      },
+      { compact: true },
+    );
     await until(() => seen.length === 5, 10_000, 'the relist diff');
     expect(seen.slice(0, 2).sort()).toEqual(['ADDED goes', 'ADDED stays']);
     expect(seen.slice(2).sort()).toEqual(['ADDED new', 'DELETED goes', 'MODIFIED stays']);
@@ -90,6 +95,42 @@ describe('kube layer against the stand-in API server', () => {
     // And it keeps watching after the relist.
     await client.apply(trigger('later'), 'test');
     await until(() => seen.includes('ADDED later'), 10_000, 'an event after the relist');
+  });
+
+  it('reconnects with backoff while the API server fails, reporting each failure, and catches up when it is back', async () => {
+    const errors: { at: number; message: string }[] = [];
+    await client.close();
+    client = createKubeClient({ server: api.url, initialBackoffMs: 50, maxBackoffMs: 400, onError: (err) => errors.push({ at: Date.now(), message: err.message }) });
+    const seen = await watchTriggers();
+    api.failRequests(true);
+    api.dropWatches();
+    await until(() => errors.length >= 6, 20_000, 'five failed reconnects');
+    // The first error is the dropped connection; then each reconnect is refused.
+    const refused = errors.slice(1);
+    expect(refused.map((e) => e.message)).toEqual(refused.map(() => expect.stringMatching(/: 503 ServiceUnavailable: /)));
+    const gaps = refused.slice(1).map((e, i) => e.at - refused[i].at);
+    // The delay doubles from 50 ms: the later gaps are longer than the first (never a busy loop).
+    expect(gaps[gaps.length - 1]).toBeGreaterThanOrEqual(gaps[0]);
+    expect(gaps.every((g) => g >= 40)).toBe(true);
+    api.failRequests(false);
+    await client.apply(trigger('back'), 'test');
+    await until(() => seen.includes('ADDED back'), 10_000, 'the event after the API server came back');
+  });
+
+  it('410 Gone as a plain HTTP status (no watch cache) makes it list again too', async () => {
+    const strict = await startKubeApiServer({ goneAs: 'status' });
+    const c = createKubeClient({ server: strict.url, initialBackoffMs: 50 });
+    try {
+      const seen: string[] = [];
+      await (await c.watch(KINDS.trigger, (type, obj) => seen.push(`${type} ${obj.metadata!.name}`))).synced;
+      await until(() => strict.openWatches() === 1, 10_000, 'the watch');
+      await strict.disconnected(() => c.apply(trigger('missed'), 'test').then(() => undefined), { compact: true });
+      await until(() => seen.includes('ADDED missed'), 10_000, 'the relist');
+      expect(strict.requests.filter((r) => r.verb === 'list')).toHaveLength(2);
+    } finally {
+      await c.close();
+      await strict.close();
+    }
   });
 
   it('server-side apply is idempotent, records the field manager and removes fields it no longer applies', async () => {
@@ -127,7 +168,7 @@ describe('kube layer against the stand-in API server', () => {
     expect(alpha?.spec).toEqual(v1?.spec);
   });
 
-  it('delete removes dependents through their ownerReferences (garbage collection); a missing object is fine', async () => {
+  it('delete removes dependents through their ownerReferences (garbage collection) and a Namespace\'s objects; a missing object is fine', async () => {
     const owner = await client.apply({ apiVersion: 'applicationconnector.kyma-project.io/v1alpha1', kind: 'Application', metadata: { name: 'commerce' } }, 'test');
     const uid = (owner.metadata as { uid: string }).uid;
     const ownerRef = { apiVersion: owner.apiVersion, kind: 'Application', name: 'commerce', uid, controller: true };
@@ -137,6 +178,10 @@ describe('kube layer against the stand-in API server', () => {
     await until(() => api.list('sources.kyma-project.io/v1alpha1', 'HTTPSource').length === 0, 10_000, 'garbage collection');
     expect(api.list('v1', 'ConfigMap')).toHaveLength(1);
     await expect(client.delete(KINDS.application, { ...KINDS.application, name: 'commerce' })).resolves.toBeUndefined();
+    // Deleting a Namespace removes what is in it, as the namespace controller does.
+    await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kyma-integration' } }, 'test');
+    await client.delete(KINDS.namespace, { ...KINDS.namespace, name: 'kyma-integration' });
+    await until(() => api.list('v1', 'ConfigMap').length === 0, 10_000, 'the namespace\'s objects to go');
   });
 
   it('records what it called as RBAC rules; the requests the stand-in saw are all declared in KUBE_VERBS', async () => {

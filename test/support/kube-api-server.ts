@@ -120,6 +120,13 @@ export interface KubeApiServerHandle {
   blockWatches(blocked: boolean): void;
   /** Open watch connections right now. */
   openWatches(): number;
+  /**
+   * Clients cut off while `during` runs: open watches end and new ones wait; with `compact`
+   * the history of that time is then forgotten, so reconnecting clients get 410 Gone.
+   */
+  disconnected(during: () => Promise<void>, options?: { compact?: boolean }): Promise<void>;
+  /** While on, every request is answered 503 (an API server that is down or overloaded). */
+  failRequests(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -237,7 +244,17 @@ function matchesSelector(obj: Json, selector?: string): boolean {
   });
 }
 
-export async function startKubeApiServer(options: { resources?: readonly ResourceType[] } = {}): Promise<KubeApiServerHandle> {
+export interface KubeApiServerOptions {
+  /** Kinds beyond DEFAULT_RESOURCES. */
+  readonly resources?: readonly ResourceType[];
+  /**
+   * How a watch from a compacted resourceVersion is refused: an ERROR event with a 410
+   * Status in a 200 stream (the watch cache's way), or a plain HTTP 410. @default "event"
+   */
+  readonly goneAs?: 'event' | 'status';
+}
+
+export async function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServerHandle> {
   const types = new Map<string, ResourceType>();
   const defineResource = (t: ResourceType) => void types.set(`${t.group}|${t.plural}`, t);
   for (const t of [...DEFAULT_RESOURCES, ...(options.resources ?? [])]) defineResource(t);
@@ -378,9 +395,11 @@ export async function startKubeApiServer(options: { resources?: readonly Resourc
 
   const serveWatch = (res: ServerResponse, t: ResourceType, version: string, ns: string | undefined, q: URLSearchParams) => {
     const from = q.get('resourceVersion');
+    const gone = !!from && from !== '0' && Number(from) < compactedBelow;
+    if (gone && options.goneAs === 'status') throw new ApiError(410, 'Expired', `too old resource version: ${from} (${compactedBelow})`);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
-    if (from && from !== '0' && Number(from) < compactedBelow) {
+    if (gone) {
       res.end(`${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${compactedBelow})`) })}\n`);
       return;
     }
@@ -399,7 +418,12 @@ export async function startKubeApiServer(options: { resources?: readonly Resourc
     });
   };
 
+  let failing = false;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (failing) {
+      req.resume();
+      throw new ApiError(503, 'ServiceUnavailable', 'the stand-in is failing requests (failRequests)');
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     let group: string, version: string, rest: string[];
@@ -601,6 +625,23 @@ export async function startKubeApiServer(options: { resources?: readonly Resourc
       if (!b) for (const r of pending.splice(0)) r();
     },
     openWatches: () => watchers.size,
+    failRequests: (on) => {
+      failing = on;
+    },
+    disconnected: async (during, opts = {}) => {
+      blocked = true;
+      dropWatches();
+      try {
+        await during();
+        if (opts.compact) {
+          compactedBelow = rv;
+          log.length = 0;
+        }
+      } finally {
+        blocked = false;
+        for (const r of pending.splice(0)) r();
+      }
+    },
     close: async () => {
       blocked = false;
       for (const r of pending.splice(0)) r();

@@ -23,7 +23,7 @@ const EVENT_BYTES = 1024;
 const LATENCY_RATE = 1000;
 const CLI = path.resolve(__dirname, '../runtime/cli.js');
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -34,7 +34,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function forkAndWait<T>(script: string, message?: unknown): { child: ChildProcess; reply: Promise<T> } {
+export function forkAndWait<T>(script: string, message?: unknown): { child: ChildProcess; reply: Promise<T> } {
   const child = fork(path.resolve(__dirname, script), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const reply = new Promise<T>((resolve, reject) => {
     child.once('message', (m) => resolve(m as T));
@@ -44,11 +44,11 @@ function forkAndWait<T>(script: string, message?: unknown): { child: ChildProces
   return { child, reply };
 }
 
-async function load(spec: LoadSpec): Promise<LoadResult> {
+export async function load(spec: LoadSpec): Promise<LoadResult> {
   return forkAndWait<LoadResult>('load-generator.js', spec).reply;
 }
 
-async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
+export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     try {
@@ -62,14 +62,14 @@ async function waitReady(url: string, timeoutMs = 20_000): Promise<void> {
   throw new Error(`${url} not ready after ${timeoutMs} ms`);
 }
 
-function startCli(args: string[], env: Record<string, string>): ChildProcess {
+export function startCli(args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
@@ -78,7 +78,7 @@ async function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-function eventHeaders(): Record<string, string> {
+export function eventHeaders(): Record<string, string> {
   return {
     'content-type': 'application/json',
     'ce-specversion': '1.0',
@@ -88,7 +88,7 @@ function eventHeaders(): Record<string, string> {
   };
 }
 
-function eventBody(): string {
+export function eventBody(): string {
   // A JSON payload of exactly EVENT_BYTES bytes: {"filler":"xxx…"}.
   const overhead = JSON.stringify({ filler: '' }).length;
   return JSON.stringify({ filler: 'x'.repeat(EVENT_BYTES - overhead) });
@@ -204,9 +204,9 @@ async function main(): Promise<void> {
 }
 
 
-type SinkStats = { unique: number; firstAt: number; lastAt: number; latencies: number[]; duplicates: number };
+export type SinkStats = { unique: number; firstAt: number; lastAt: number; latencies: number[]; duplicates: number };
 
-function sinkStats(child: ChildProcess, phase: string): Promise<SinkStats> {
+export function sinkStats(child: ChildProcess, phase: string): Promise<SinkStats> {
   return new Promise((resolve) => {
     child.once('message', (m) => resolve(m as SinkStats));
     child.send({ cmd: 'stats', phase });
@@ -214,7 +214,7 @@ function sinkStats(child: ChildProcess, phase: string): Promise<SinkStats> {
 }
 
 /** Wait until the sink has every accepted event of a phase: nothing that got a 2xx may be missing. */
-async function delivered(child: ChildProcess, phase: string, accepted: number): Promise<SinkStats> {
+export async function delivered(child: ChildProcess, phase: string, accepted: number): Promise<SinkStats> {
   let stats = await sinkStats(child, phase);
   const until = Date.now() + 120_000;
   while (stats.unique < accepted) {
@@ -237,7 +237,10 @@ function printTable(r: Record<string, any>): void {
   console.log('\nfull results: .bench/results.json');
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+// Run when started as a script; bench/soak.ts imports the helpers above.
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

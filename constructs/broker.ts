@@ -8,7 +8,10 @@ export interface BrokerProps {
   readonly namespace: string;
   /** @default "default" */
   readonly name?: string;
-  /** Default delivery of the broker's Triggers. @default - each Trigger's own, else no retries */
+  /**
+   * Default delivery of the broker's Triggers (each Trigger's own fields win).
+   * @default - 10 retries after the first attempt, exponential backoff from PT0.2S, PT30S per attempt, no dead letter sink
+   */
   readonly delivery?: DeliverySpec;
   /** Only used for `url`. @default - the default addressing */
   readonly addressing?: MeshAddressing;

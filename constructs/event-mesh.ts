@@ -1,9 +1,9 @@
-import { ApiObject } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
   CHANNEL_KINDS, DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, PART_OF, PART_OF_LABEL,
-  brokerIngressUrl, natsUrl, type ChannelKind, type MeshAddressing,
+  brokerIngressUrl, meshMermaid, natsUrl, type ChannelKind, type GraphObject, type MeshAddressing,
 } from './api';
 import { Application, type ApplicationOptions } from './application';
 import { InMemoryChannelBackend, type ChannelBackend } from './channel-backend';
@@ -14,6 +14,7 @@ import { Dispatcher, type DispatcherOptions, type RoutingMode } from './dispatch
 import { configError, shown } from './errors';
 import type { HttpAdapterOptions } from './http-adapter';
 import { KafkaChannel, type KafkaChannelOptions } from './kafka-channel';
+import { Monitoring, type MonitoringOptions } from './monitoring';
 import type { MeshContext } from './mesh-context';
 import { NamespaceBinding } from './namespace-binding';
 import { NatsJetStream, resolveStreamSettings, type NatsJetStreamOptions } from './nats-jetstream';
@@ -59,6 +60,8 @@ export interface EventMeshProps {
   readonly logLevel?: LogLevel;
   /** The dispatcher (data plane). @default - see DispatcherOptions */
   readonly dataPlane?: DispatcherOptions;
+  /** Prometheus scraping of the dispatcher (`{ serviceMonitor: true }`). @default - none */
+  readonly monitoring?: MonitoringOptions;
   /**
    * Where the dispatcher's routing comes from: `cluster` (it watches the API server, so
    * Triggers applied with kubectl are routed) or `configmap` (the routing ConfigMap computed
@@ -97,6 +100,8 @@ export class EventMesh extends Construct implements MeshContext {
   /** Undefined when no channel uses Kafka. */
   public readonly kafka?: KafkaChannel;
   public readonly dispatcher: Dispatcher;
+  /** The ServiceMonitor and its NetworkPolicy, when `monitoring` is set. */
+  public readonly monitoring?: Monitoring;
   /** Undefined when `controller.enabled` is false. */
   public readonly controller?: Controller;
   /** Enabled channel kinds. */
@@ -155,6 +160,9 @@ export class EventMesh extends Construct implements MeshContext {
       backends: [...this.backends.values()],
       routing: props.routing,
     });
+    if (props.monitoring) {
+      this.monitoring = new Monitoring(this, 'Monitoring', { ...props.monitoring, dispatcher: this.dispatcher, networkPolicy: props.dataPlane?.networkPolicy ?? true });
+    }
 
     if (props.controller?.enabled ?? true) {
       const { enabled: _enabled, ...controllerOptions } = props.controller ?? {};
@@ -240,6 +248,16 @@ export class EventMesh extends Construct implements MeshContext {
   /** The NATS client URL, when NATS is deployed. */
   public get natsUrl(): string | undefined {
     return this.nats ? natsUrl(this.addressing) : undefined;
+  }
+
+  /**
+   * The wiring of every chart in this App (applications, channels, brokers, Triggers with
+   * their filters, subscribers, dead-letter sinks) as a Mermaid flowchart, for your docs.
+   * The same drawing as `event-mesh graph` prints from the synthesized manifests.
+   */
+  public toMermaid(): string {
+    const charts = this.node.root.node.findAll().filter((c): c is Chart => Chart.isChart(c));
+    return meshMermaid(charts.flatMap((c) => c.toJson() as GraphObject[]));
   }
 
   private requireKind(kind: ChannelKind, field: string): ChannelKind {

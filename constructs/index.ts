@@ -19,6 +19,7 @@ export * from './knative-crds';
 export * from './kyma-crds';
 export * from './mesh-context';
 export * from './mesh-labels';
+export * from './monitoring';
 export * from './namespace-binding';
 export * from './nats-jetstream';
 export * from './prop-checks';

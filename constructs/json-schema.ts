@@ -4,7 +4,7 @@
  * types, which do not convert nested `items`). Every node is typed, as a structural schema
  * must be; unknown fields are preserved only where the shape is open by design.
  */
-import { ISO_DURATION_PATTERN } from './api';
+import { DEFAULT_BACKOFF_DELAY, DEFAULT_BACKOFF_POLICY, DEFAULT_DELIVERY_TEXT, DEFAULT_DELIVERY_TIMEOUT, DEFAULT_RETRY, ISO_DURATION_PATTERN } from './api';
 
 export interface JsonSchema {
   readonly type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
@@ -68,12 +68,12 @@ export const destination = (description: string): JsonSchema =>
 
 /** Knative `DeliverySpec`. */
 export const delivery = (description: string): JsonSchema =>
-  obj(description, {
-    deadLetterSink: destination('Where events go after the last retry failed.'),
-    retry: int('Retries after the first attempt before the event goes to the dead letter sink.', { minimum: 0 }),
-    backoffPolicy: str('How the delay grows between retries.', { enum: ['linear', 'exponential'] }),
-    backoffDelay: isoDuration('Base delay between retries.'),
-    timeout: isoDuration('Timeout of each delivery attempt.'),
+  obj(`${description} Defaults for unset fields (a Trigger first takes its Broker's): ${DEFAULT_DELIVERY_TEXT}.`, {
+    deadLetterSink: destination('Where events go after the last retry failed. Default: none (the event is dropped and counted).'),
+    retry: int(`Retries after the first attempt before the event goes to the dead letter sink. Default: ${DEFAULT_RETRY}.`, { minimum: 0 }),
+    backoffPolicy: str(`How the delay grows between retries. Default: ${DEFAULT_BACKOFF_POLICY}.`, { enum: ['linear', 'exponential'] }),
+    backoffDelay: isoDuration(`Base delay between retries. Default: ${DEFAULT_BACKOFF_DELAY}.`),
+    timeout: isoDuration(`Timeout of each delivery attempt. Default: ${DEFAULT_DELIVERY_TIMEOUT}.`),
   });
 
 /** Knative-style condition: the shape `kubectl wait --for=condition=Ready` and printer columns read. */

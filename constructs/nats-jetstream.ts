@@ -2,14 +2,14 @@ import { createHash } from 'crypto';
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, NATS_CLIENT_PORT, NATS_SERVICE, PART_OF, PART_OF_LABEL, natsUrl, type MeshAddressing } from './api';
+import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, NATS_CLIENT_PORT, NATS_HEADLESS_SERVICE, NATS_SERVICE, PART_OF, PART_OF_LABEL, natsServerUrls, natsUrl, type MeshAddressing } from './api';
 import type { ChannelBackend, ChannelTemplate } from './channel-backend';
 import { configError, shown } from './errors';
 import { meshLabels, selectorLabels } from './mesh-labels';
 import { requireGoDuration, requireQuantity } from './prop-checks';
 import { parseQuantity } from './quantity';
 
-export const NATS_HEADLESS_SERVICE = `${NATS_SERVICE}-headless`;
+export { NATS_HEADLESS_SERVICE } from './api';
 export const NATS_CONFIGMAP = `${NATS_SERVICE}-config`;
 export const NATS_CLUSTER_PORT = 6222;
 export const NATS_MONITOR_PORT = 8222;
@@ -125,6 +125,11 @@ export class NatsJetStream extends Construct implements ChannelBackend {
   public readonly namespace: string;
   /** `nats://event-mesh-nats.<ns>.svc.<domain>:4222` */
   public readonly url: string;
+  /**
+   * What adapters and the dispatcher get as NATS_URL: the Service URL for one server, every
+   * server's own URL for a cluster (natsServerUrls), so a client fails over between them.
+   */
+  public readonly serverUrls: readonly string[];
   /** STREAM_MAX_AGE for the runtime, e.g. "24h". */
   public readonly streamMaxAge: string;
   /** CHANNEL_MAX_INACTIVITY for the runtime, e.g. "48h". */
@@ -147,6 +152,7 @@ export class NatsJetStream extends Construct implements ChannelBackend {
     this.channelMaxInactivity = settings.maxInactivity;
     this.streamReplicas = settings.replicas;
     this.replicas = props.replicas ?? 1;
+    this.serverUrls = natsServerUrls(this.replicas, props.addressing);
     this.storageSize = requireQuantity(this, 'nats persistence.size', props.persistence?.size ?? '1Gi', '1Gi');
     this.memoryLimit = requireQuantity(this, 'nats resources.limits.memory', props.resources?.limits?.memory ?? '256M', '256M');
     const limits: Record<string, string> = { memory: this.memoryLimit };
@@ -303,7 +309,7 @@ export class NatsJetStream extends Construct implements ChannelBackend {
   }
 
   public env(): Record<string, kplus.EnvValue> {
-    return { NATS_URL: kplus.EnvValue.fromValue(this.url) };
+    return { NATS_URL: kplus.EnvValue.fromValue(this.serverUrls.join(',')) };
   }
 
   private renderServerConfig(clusterDomain: string): string {

@@ -47,7 +47,10 @@ export interface TriggerOptions {
   readonly filters?: readonly SubscriptionsApiFilter[];
   /** Where matching events go; build it with `Sink`. */
   readonly subscriber: Destination;
-  /** @default - the broker's delivery, else one attempt */
+  /**
+   * Retries, backoff, timeout and dead letter sink, field by field over the Broker's.
+   * @default - the broker's delivery, else 10 retries after the first attempt, exponential backoff from PT0.2S, PT30S per attempt, no dead letter sink
+   */
   readonly delivery?: TriggerDelivery;
   /**
    * Fail synthesis unless the app defines the Broker this Trigger uses. Turn off when the

@@ -10,12 +10,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChannelConfig } from './channel/factory';
+import { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT } from './cloudevents/json-depth';
 import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuration, parseIsoDuration, ROUTING_MOUNT_PATH } from '../constructs/api';
 
-export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller' | 'status';
-export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller', 'status'];
+export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller' | 'status' | 'graph';
+export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller', 'status', 'graph'];
 
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'urls' | 'depth' | 'logFormat' | 'graphFormat';
 
 export interface OptionSpec {
   /** Long flag without the dashes; undefined for env-only options (secrets). */
@@ -76,9 +77,17 @@ export interface CliConfig {
   requeueMaxDelayMs: number;
   resyncMs: number;
   knativeServing: boolean;
+  /** json (one object per line, stdout) or pretty (readable lines, stderr). */
+  logFormat: 'json' | 'pretty';
+  /** dispatcher: fill the event_type label of the Knative-named metrics. */
+  metricsEventType: boolean;
+  /** graph: mermaid or dot. */
+  graphFormat: 'mermaid' | 'dot';
+  /** Deepest nesting of arrays and objects accepted in a JSON body. */
+  maxJsonDepth: number;
 }
 
-/** The commands that move events (the controller only talks to the API server; `status` prints and exits). */
+/** The commands that move events (the controller only talks to the API server; `status` and `graph` print and exit). */
 const ALL: readonly Command[] = ['adapter', 'dispatcher', 'dev'];
 const WITH_CONTROLLER: readonly Command[] = [...ALL, 'controller'];
 
@@ -86,7 +95,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'port', env: 'PORT', key: 'port', kind: 'port', defaultText: '8080', commands: WITH_CONTROLLER, description: 'HTTP port (dev: the broker ingress; adapters follow from --adapter-port)' },
   { flag: 'host', env: 'HOST', key: 'host', kind: 'string', defaultText: { adapter: '0.0.0.0', dispatcher: '0.0.0.0', dev: '127.0.0.1', controller: '0.0.0.0' }, commands: WITH_CONTROLLER, description: 'address to listen on' },
   { flag: 'channel', env: 'EVENT_MESH_CHANNEL', key: 'channel', kind: 'channel', defaultText: { adapter: 'nats', dispatcher: 'nats', dev: 'inmemory' }, commands: ALL, description: 'channel implementation: nats, kafka or inmemory' },
-  { flag: 'nats-url', env: 'NATS_URL', key: 'natsUrl', kind: 'url', defaultText: 'nats://127.0.0.1:4222', commands: ALL, description: 'NATS server URL (channel nats)' },
+  { flag: 'nats-url', env: 'NATS_URL', key: 'natsUrl', kind: 'urls', defaultText: 'nats://127.0.0.1:4222', commands: ALL, description: 'NATS server URL, or a comma-separated list of the cluster nodes (channel nats; the client fails over and reconnects forever)' },
   { flag: 'kafka-brokers', env: 'KAFKA_BROKERS', key: 'kafkaBrokers', kind: 'string', defaultText: '—', commands: ALL, description: 'comma-separated host:port list (channel kafka)' },
   { flag: 'kafka-username', env: 'KAFKA_USERNAME', key: 'kafkaUsername', kind: 'string', defaultText: '$ConnectionString', commands: ALL, description: 'SASL PLAIN user (channel kafka)' },
   { env: 'KAFKA_PASSWORD', key: 'kafkaPassword', kind: 'string', defaultText: '— (env only: a secret)', commands: ALL, description: 'SASL PLAIN password (channel kafka)' },
@@ -100,12 +109,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'channel-name', env: 'CHANNEL_NAME', key: 'channelName', kind: 'string', defaultText: 'the application name', commands: ['adapter'], description: 'name of the application channel' },
   { flag: 'max-body-bytes', env: 'MAX_BODY_BYTES', key: 'maxBodyBytes', kind: 'int', defaultText: '65536', commands: ALL, description: 'largest accepted request body' },
   { flag: 'routing', env: 'ROUTING_DIR', key: 'routing', kind: 'string', defaultText: ROUTING_MOUNT_PATH, commands: ['dispatcher'], description: 'where routing comes from: "cluster" (watch Brokers, Triggers, Subscriptions, Channels through the API server) or a directory with their manifests' },
-  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev', 'controller', 'status'], description: 'namespace of the dispatcher (broker ingress address)' },
-  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller', 'status'], description: "the cluster's DNS domain" },
+  { flag: 'system-namespace', env: 'SYSTEM_NAMESPACE', key: 'systemNamespace', kind: 'string', defaultText: DEFAULT_SYSTEM_NAMESPACE, commands: ['dispatcher', 'dev', 'controller', 'status', 'graph'], description: 'namespace of the dispatcher (broker ingress address)' },
+  { flag: 'cluster-domain', env: 'CLUSTER_DOMAIN', key: 'clusterDomain', kind: 'string', defaultText: 'cluster.local', commands: ['dispatcher', 'dev', 'controller', 'status', 'graph'], description: "the cluster's DNS domain" },
   { flag: 'shutdown-grace', env: 'SHUTDOWN_GRACE', key: 'shutdownGraceMs', kind: 'duration', defaultText: '25s', commands: WITH_CONTROLLER, description: 'on SIGTERM, how long in-flight work may finish' },
   { flag: 'ack-wait', env: 'ACK_WAIT', key: 'ackWaitMs', kind: 'duration', defaultText: '30s', commands: ['dispatcher', 'dev'], description: 'redeliver an event not acknowledged within this time (after a crash)' },
-  { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
-  { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'url', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
+  { flag: 'map', env: 'EVENT_MESH_MAP', key: 'map', kind: 'map', multiple: true, defaultText: '—', commands: ['dispatcher', 'dev'], description: 'repeatable service[.namespace]=URL: where a cluster Service subscriber runs locally (env: comma-separated)' },
+  { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'urls', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
   { flag: 'kubeconfig', env: 'KUBECONFIG', key: 'kubeconfig', kind: 'string', defaultText: 'in-cluster service account, else ~/.kube/config', commands: ['dispatcher', 'controller'], description: 'kubeconfig file for the API server (dispatcher: with --routing cluster)' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
   { flag: 'integration-namespace', env: 'INTEGRATION_NAMESPACE', key: 'integrationNamespace', kind: 'string', defaultText: DEFAULT_INTEGRATION_NAMESPACE, commands: ['controller'], description: 'namespace of the application adapters and channels' },
@@ -119,14 +128,19 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'requeue-max-delay', env: 'REQUEUE_MAX_DELAY', key: 'requeueMaxDelayMs', kind: 'duration', defaultText: '60s', commands: ['controller'], description: 'longest retry delay of a failed write' },
   { flag: 'resync', env: 'RESYNC_PERIOD', key: 'resyncMs', kind: 'duration', defaultText: '5m', commands: ['controller'], description: 'reconcile everything this often even without changes' },
   { flag: 'knative-serving', env: 'KNATIVE_SERVING', key: 'knativeServing', kind: 'bool', defaultText: 'false', commands: ['controller'], description: 'also watch and write Knative Services (adapters with workload knative-service)' },
+  { flag: 'log-format', env: 'LOG_FORMAT', key: 'logFormat', kind: 'logFormat', defaultText: { adapter: 'json', dispatcher: 'json', dev: 'pretty', controller: 'json' }, commands: WITH_CONTROLLER, description: 'json: one JSON object per line on stdout; pretty: readable lines on stderr' },
+  { flag: 'format', env: 'EVENT_MESH_GRAPH_FORMAT', key: 'graphFormat', kind: 'graphFormat', defaultText: 'mermaid', commands: ['graph'], description: 'mermaid (a flowchart GitHub renders) or dot (Graphviz)' },
+  { flag: 'metrics-event-type', env: 'METRICS_EVENT_TYPE', key: 'metricsEventType', kind: 'bool', defaultText: 'false', commands: ['dispatcher', 'dev'], description: 'fill the event_type label of event_count and the latency histograms (one series per event type)' },
+  { flag: 'max-json-depth', env: 'MAX_JSON_DEPTH', key: 'maxJsonDepth', kind: 'depth', defaultText: String(DEFAULT_MAX_JSON_DEPTH), commands: ALL, description: `deepest nesting of arrays and objects accepted in a JSON body (1 to ${MAX_JSON_DEPTH_LIMIT}); deeper gets 400 json_too_deep` },
 ];
 
 const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
   adapter: {},
   dispatcher: {},
-  dev: { channel: 'inmemory', host: '127.0.0.1' },
+  dev: { channel: 'inmemory', host: '127.0.0.1', logFormat: 'pretty' },
   controller: {},
   status: {},
+  graph: {},
 };
 const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   port: '8080',
@@ -154,6 +168,10 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   requeueMaxDelayMs: '60s',
   resyncMs: '5m',
   knativeServing: 'false',
+  logFormat: 'json',
+  metricsEventType: 'false',
+  graphFormat: 'mermaid',
+  maxJsonDepth: String(DEFAULT_MAX_JSON_DEPTH),
 };
 
 /** A command-line mistake: printed as is, exit code 2. */
@@ -200,6 +218,12 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
     case 'level':
       if (!LEVELS.includes(raw.trim())) throw bad(LEVELS.join(', '));
       return raw.trim();
+    case 'graphFormat':
+      if (!['mermaid', 'dot'].includes(raw.trim())) throw bad('mermaid or dot');
+      return raw.trim();
+    case 'logFormat':
+      if (!['json', 'pretty'].includes(raw.trim())) throw bad('json or pretty');
+      return raw.trim();
     case 'channel':
       if (!['nats', 'kafka', 'inmemory'].includes(raw.trim())) throw bad('nats, kafka or inmemory');
       return raw.trim();
@@ -210,6 +234,22 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
         throw bad('a URL such as nats://127.0.0.1:4222');
       }
       return raw;
+    case 'urls': {
+      const urls = raw.split(',').map((u) => u.trim());
+      for (const u of urls) {
+        try {
+          new URL(u);
+        } catch {
+          throw bad(`a URL or a comma-separated list of URLs such as nats://nats-0:4222,nats://nats-1:4222 (${JSON.stringify(u)} is not a URL)`);
+        }
+      }
+      return urls.join(',');
+    }
+    case 'depth': {
+      const n = Number(raw.trim());
+      if (!/^\d+$/.test(raw.trim()) || n < 1 || n > MAX_JSON_DEPTH_LIMIT) throw bad(`a whole number from 1 to ${MAX_JSON_DEPTH_LIMIT}`);
+      return n;
+    }
     case 'map':
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?=https?:\/\/.+/.test(raw)) {
         throw bad('service[.namespace]=http://host:port (e.g. orders-fn.shop=http://127.0.0.1:3000)');
@@ -258,7 +298,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     throw new UsageError(`event-mesh ${command}: ${msg} (see event-mesh ${command} --help)`);
   }
   if (parsed.values.help) return { command, help: true, version: false, positionals: parsed.positionals };
-  const maxPositionals = command === 'dev' || command === 'status' ? 1 : 0;
+  const maxPositionals = command === 'dev' || command === 'status' || command === 'graph' ? 1 : 0;
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`event-mesh ${command}: unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])} (see event-mesh ${command} --help)`);
   }
@@ -303,6 +343,7 @@ const SUMMARY: Record<Command, string> = {
   dev: 'everything in one process for local development: an adapter per application found in the manifests under [dir] (default dist) and the dispatcher; rewired when a file there changes',
   controller: 'reconciles Applications, ApplicationMappings, namespaces, Brokers, Triggers, Subscriptions and HTTPSources through the API server, and writes their status',
   status: 'READY and REASON of each HTTPSource, Broker, Trigger and Subscription under [dir] (default dist), as the controller would report them',
+  graph: 'print the wiring of the manifests under [dir] (default dist) as a Mermaid flowchart (or --format dot): applications, channels, brokers, Triggers and their filters, subscribers, dead-letter sinks',
 };
 
 /** --help text: the commands, or one command's options with env var and default. */
@@ -323,9 +364,10 @@ export function helpText(command?: Command): string {
     const flag = o.flag ? `--${o.flag} <value>${o.multiple ? ' (repeatable)' : ''}` : '(no flag)';
     return `  ${flag}\n      ${o.description}\n      env ${o.env}; default ${dflt}`;
   });
-  const usage = command === 'dev' || command === 'status' ? `event-mesh ${command} [dir] [options]` : `event-mesh ${command} [options]`;
+  const withDir = command === 'dev' || command === 'status' || command === 'graph';
+  const usage = withDir ? `event-mesh ${command} [dir] [options]` : `event-mesh ${command} [options]`;
   const extra =
-    command === 'dev' || command === 'status'
+    withDir
       ? ['', 'Arguments:', '  [dir]  directory with the synthesized manifests (default dist)']
       : [];
   return [`Usage: ${usage}`, '', SUMMARY[command], ...extra, '', 'Options:', ...rows, '  --help, -h\n      show this help'].join('\n');
@@ -365,11 +407,15 @@ function onShutdown(close: () => Promise<void>, log: (msg: string) => void): voi
 
 async function run(parsed: ParsedCommandLine): Promise<void> {
   const cfg = parsed.config!;
-  const { createLogger, createMetricsRegistry } = await import('./observability');
-  const logger = createLogger({ name: parsed.command, level: cfg.logLevel });
+  const { createLogger, createMetricsRegistry, prettyStream } = await import('./observability');
+  // One format per stream: pretty logs go to stderr (stdout keeps dev's own lines); JSON logs
+  // go to stdout (and dev's lines to stderr, so stdout parses as JSON lines).
+  const pretty = cfg.logFormat === 'pretty';
+  const logger = createLogger({ name: parsed.command, level: cfg.logLevel, ...(pretty ? { destination: prettyStream(process.stderr) } : {}) });
   if (parsed.command === 'dev') {
     const { startDev } = await import('./dev');
-    const dev = await startDev({ dir: parsed.positionals[0] ?? 'dist', config: cfg, logger, out: (line: string) => process.stdout.write(`${line}\n`) });
+    const lines = pretty ? process.stdout : process.stderr;
+    const dev = await startDev({ dir: parsed.positionals[0] ?? 'dist', config: cfg, logger, out: (line: string) => lines.write(`${line}\n`) });
     onShutdown(() => dev.close(), (m) => logger.info(m));
     return;
   }
@@ -386,6 +432,8 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
     const { startDispatcher } = await import('./dispatcher');
     const { clusterRoutingFromCli } = await import('./dispatcher/routing/cluster-cli');
     const cluster = clusterRoutingFromCli(cfg, logger);
+    const { standaloneRouting, unmappedWarnings } = await import('./dispatcher/standalone');
+    const standalone = standaloneRouting(cfg.map);
     const d = await startDispatcher(
       {
         port: cfg.port,
@@ -397,10 +445,14 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
         shutdownGraceMs: cfg.shutdownGraceMs,
         ackWaitMs: cfg.ackWaitMs,
         topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
+        metricsEventType: cfg.metricsEventType,
+        maxJsonDepth: cfg.maxJsonDepth,
+        ...standalone,
       },
       { channel, ownsChannel: true, logger, registry },
     );
     logger.info({ port: d.port, routing: cfg.routing, channel: cfg.channel }, 'dispatcher listening');
+    for (const warning of unmappedWarnings(d.table(), standalone, cfg.clusterDomain)) logger.warn(warning);
     onShutdown(async () => {
       await d.close(cfg.shutdownGraceMs);
       await cluster?.close();
@@ -418,6 +470,7 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
       maxBodyBytes: cfg.maxBodyBytes,
       shutdownGraceMs: cfg.shutdownGraceMs,
       channel: channelConfigFromCli(cfg),
+      maxJsonDepth: cfg.maxJsonDepth,
     },
     { channel, logger, registry },
   );
@@ -461,6 +514,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     if (parsed.command === 'status') {
       const { runStatus } = await import('./dev/status-command');
       return await runStatus(parsed.positionals[0] ?? 'dist', parsed.config!, (line) => process.stdout.write(`${line}\n`), (line) => process.stderr.write(`${line}\n`));
+    }
+    if (parsed.command === 'graph') {
+      const { graphOfDirectory } = await import('./graph');
+      const { text, problems } = await graphOfDirectory(parsed.positionals[0] ?? 'dist', parsed.config!);
+      for (const p of problems) process.stderr.write(`warning: ${p}\n`);
+      process.stdout.write(text);
+      return 0;
     }
     await run(parsed);
     return undefined; // keeps running until a signal

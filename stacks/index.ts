@@ -1,4 +1,6 @@
 /** Pulumi components of the event mesh (the `pulumi up` program is stacks/program). */
+// First: a clear error, with the fix, when the optional Pulumi peers are not installed.
+export { PULUMI_PEERS, missingPulumiPeers } from './peers';
 export * from './event-mesh';
 export * from './event-hubs-kafka';
 export * from './kubernetes-objects';

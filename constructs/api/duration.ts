@@ -36,6 +36,7 @@ export function parseGoDuration(text: string): number | undefined {
   if (typeof text !== 'string' || !/^(?:\d+(?:\.\d+)?(?:h|m|s|ms))+$/.test(text)) return undefined;
   const unit: Record<string, number> = { h: MS.hour, m: MS.minute, s: MS.second, ms: 1 };
   let total = 0;
-  for (const part of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) total += Number(part[1]) * unit[part[2]];
+  // Sticky: each part starts where the last ended (linear; the pattern above already matched).
+  for (const part of text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/gy)) total += Number(part[1]) * unit[part[2]];
   return Math.round(total);
 }

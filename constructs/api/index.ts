@@ -8,3 +8,5 @@ export * from './broker-class';
 export * from './labels';
 export * from './resources';
 export * from './controller-access';
+export * from './delivery-defaults';
+export * from './graph';

@@ -21,7 +21,8 @@ const MAX_LABEL_VALUE = 63;
 export function labelValue(value: string): string {
   if (value.length <= MAX_LABEL_VALUE && (value === '' || LABEL_VALUE.test(value))) return value;
   const hash = createHash('sha256').update(value).digest('hex').slice(0, 8);
-  const head = value.replace(/[^-A-Za-z0-9_.]/g, '-').slice(0, MAX_LABEL_VALUE - hash.length - 1).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  const cut = value.replace(/[^-A-Za-z0-9_.]/g, '-').slice(0, MAX_LABEL_VALUE - hash.length - 1);
+  const head = trimToAlphanumeric(cut);
   return head ? `${head}-${hash}` : hash;
 }
 
@@ -39,4 +40,15 @@ export function meshLabels(name: string, component: string, extra: Readonly<Reco
  */
 export function selectorLabels(name: string): Record<string, string> {
   return { [NAME_LABEL]: labelValue(name), [PART_OF_LABEL]: PART_OF };
+}
+
+const isAlphanumeric = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+
+/** `text` without non-alphanumeric characters at either end (a loop: the regex form is quadratic). */
+function trimToAlphanumeric(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && !isAlphanumeric(text.charCodeAt(start))) start++;
+  while (end > start && !isAlphanumeric(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
 }

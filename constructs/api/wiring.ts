@@ -19,6 +19,8 @@ export interface MeshAddressing {
 export const DISPATCHER_NAME = 'event-mesh-dispatcher';
 export const BROKER_INGRESS_SERVICE = 'event-mesh-broker-ingress';
 export const NATS_SERVICE = 'event-mesh-nats';
+/** Headless Service of the NATS StatefulSet: stable per-server DNS names for routes and clients. */
+export const NATS_HEADLESS_SERVICE = `${NATS_SERVICE}-headless`;
 export const NATS_CLIENT_PORT = 4222;
 export const ADAPTER_PORT = 8080;
 export const DISPATCHER_PORT = 8080;
@@ -56,6 +58,18 @@ export function brokerIngressUrl(namespace: string, broker: string, addressing?:
 export function natsUrl(addressing?: MeshAddressing): string {
   const a = resolved(addressing);
   return `nats://${NATS_SERVICE}.${a.systemNamespace}.svc.${a.clusterDomain}:${NATS_CLIENT_PORT}`;
+}
+
+/**
+ * Every NATS server's own client URL (`nats://event-mesh-nats-<i>.event-mesh-nats-headless.
+ * <ns>.svc.<domain>:4222`) for a cluster of `servers`; for one server, the Service URL. A
+ * client given the list connects to any server that is up, also when the first one is
+ * down at its start, and fails over to the others (NATS_URL, comma-separated).
+ */
+export function natsServerUrls(servers: number, addressing?: MeshAddressing): string[] {
+  if (servers <= 1) return [natsUrl(addressing)];
+  const a = resolved(addressing);
+  return Array.from({ length: servers }, (_, i) => `nats://${NATS_SERVICE}-${i}.${NATS_HEADLESS_SERVICE}.${a.systemNamespace}.svc.${a.clusterDomain}:${NATS_CLIENT_PORT}`);
 }
 
 /** The channel an application's adapter publishes to (a Knative Channel in the integration namespace). */

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Channel, ChannelFullError, ChannelUnavailableError } from '../channel/channel';
-import { decodeHttpEvents, EventValidationError, toChannelBytes } from '../cloudevents';
+import { adoptTraceContext, decodeHttpEvents, EventValidationError, toChannelBytes } from '../cloudevents';
 import type { CloudEventJson } from '../cloudevents';
 import { BodyTooLargeError, readBody, RequestAbortedError, sendError, sendJson } from '../http';
 import type { Logger, Registry } from '../observability';
@@ -19,6 +19,8 @@ export interface AdapterHandlerContext {
   readonly channel: Channel;
   readonly topic: string;
   readonly maxBodyBytes: number;
+  /** Deepest nesting of arrays and objects in a JSON body. @default 64 */
+  readonly maxJsonDepth?: number;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly metrics: AdapterMetrics;
@@ -99,7 +101,7 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
     let rawData: readonly (Uint8Array | undefined)[] | undefined;
     try {
       // rawData: a JSON body is stored as sent, not parsed (to validate it) and serialized again.
-      const decoded = decodeHttpEvents(req.headers, body, { rawData: true });
+      const decoded = decodeHttpEvents(req.headers, body, { rawData: true, maxJsonDepth: ctx.maxJsonDepth });
       events = decoded.events;
       mode = decoded.mode;
       rawData = decoded.rawData;
@@ -127,7 +129,7 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
     if (!body) return;
     let ev: CloudEventJson;
     try {
-      ev = legacyToCloudEvent(body, application);
+      ev = legacyToCloudEvent(body, application, ctx.maxJsonDepth);
     } catch (e) {
       if (e instanceof LegacyRequestError) {
         metrics.rejected.inc({ reason: e.reason });
@@ -136,6 +138,7 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
       }
       throw e;
     }
+    adoptTraceContext(req.headers, [ev]);
     try {
       await publishAll([ev]);
     } catch (e) {

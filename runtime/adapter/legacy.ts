@@ -9,9 +9,16 @@
  * event-type, event-type-version, event-time, event-id, data.
  */
 import { randomUUID } from 'node:crypto';
-import { CloudEventJson, isRfc3339 } from '../cloudevents';
+import { CloudEventJson, DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, isRfc3339, jsonTooDeepMessage } from '../cloudevents';
 
-export const LEGACY_EVENT_TYPE = /^[a-zA-Z]+([_\-.]?[a-zA-Z0-9]+)*$/;
+/**
+ * The legacy service's event-type rule: a letter, then letters and digits, single ".",
+ * "-" or "_" between them. The legacy service wrote it `^[a-zA-Z]+([_\-.]?[a-zA-Z0-9]+)*$`,
+ * whose nested quantifiers take exponential time on `aaaa…a!` (one request stalled the
+ * event loop for seconds). This is the same language without ambiguity: every character
+ * has exactly one place in the pattern, so matching is linear.
+ */
+export const LEGACY_EVENT_TYPE = /^[a-zA-Z][a-zA-Z0-9]*(?:[_.-][a-zA-Z0-9]+)*$/;
 export const LEGACY_EVENT_TYPE_VERSION = /^[a-zA-Z0-9]+$/;
 export const LEGACY_EVENT_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
@@ -78,9 +85,11 @@ const empty = (v: unknown) => v === undefined || v === null || v === '';
  * Parse and validate a legacy request body and convert it to a CloudEvent: type =
  * event-type, extension `eventtypeversion`, source = the application, id = event-id or a
  * new UUIDv4, time = event-time, datacontenttype application/json.
- * Throws LegacyRequestError with the legacy error body.
+ * Throws LegacyRequestError with the legacy error body (400 bad_payload_syntax for a body
+ * nested deeper than `maxJsonDepth`).
  */
-export function legacyToCloudEvent(body: Buffer, application: string): CloudEventJson {
+export function legacyToCloudEvent(body: Buffer, application: string, maxJsonDepth = DEFAULT_MAX_JSON_DEPTH): CloudEventJson {
+  if (exceedsJsonDepth(body, maxJsonDepth)) throw badPayload(jsonTooDeepMessage('the body', maxJsonDepth));
   let req: unknown;
   try {
     req = JSON.parse(body.toString('utf8'));

@@ -18,7 +18,7 @@ import {
 import type { Channel, TopicOptions } from '../channel/channel';
 import { ChannelConfig, createChannel, topicOptionsFor } from '../channel/factory';
 import { isUriReference } from '../cloudevents';
-import { sendError } from '../http';
+import { answerClientError, sendError } from '../http';
 import { createLogger, createMetricsRegistry } from '../observability';
 import type { Logger, Registry } from '../observability';
 import { createAdapterHandler } from './handler';
@@ -47,6 +47,8 @@ export interface AdapterOptions {
   readonly requestTimeoutMs?: number;
   /** Deadline for the request headers (slowloris). @default 10000 */
   readonly headersTimeoutMs?: number;
+  /** Deepest nesting of arrays and objects in a JSON body; deeper gets 400. @default 64 */
+  readonly maxJsonDepth?: number;
 }
 
 export interface AdapterDeps {
@@ -116,6 +118,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     channel,
     topic,
     maxBodyBytes,
+    maxJsonDepth: options.maxJsonDepth,
     logger,
     registry,
     metrics,
@@ -145,17 +148,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
       });
     },
   );
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    logger.debug({ err: err.message, code: err.code }, 'malformed HTTP request');
-    if (!socket.writable || (socket as unknown as { _httpMessage?: unknown })._httpMessage) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify({ error: 'bad_request', message: `malformed HTTP request (${err.code ?? err.message})` });
-    // Reply, then drop the connection: the peer may never close its side (slowloris).
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => socket.destroy());
-  });
+  server.on('clientError', answerClientError(logger));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

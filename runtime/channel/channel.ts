@@ -44,6 +44,13 @@ export interface ConsumerOptions {
    * when the durable consumer already exists (it resumes where it left off).
    */
   readonly deliverPolicy?: 'all' | 'new';
+  /**
+   * Hand one message to the handler at most this many times, whatever happens (JetStream
+   * `max_deliver`); past it the channel stops redelivering it. A backstop: the dispatcher
+   * dead-letters or drops a message itself before. Channels without such a setting ignore
+   * it. @default unlimited
+   */
+  readonly maxDeliveries?: number;
 }
 
 /** One delivery of one stored event. The handler must call ack() or nak() exactly once. */

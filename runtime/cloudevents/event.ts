@@ -45,6 +45,7 @@ export type EventErrorCode =
   | 'invalid_data'
   | 'invalid_json'
   | 'invalid_batch'
+  | 'json_too_deep'
   | 'unsupported_media_type';
 
 /**

@@ -5,6 +5,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ATTRIBUTE_NAME_PATTERN } from '../../constructs/api';
 import { CloudEventJson, EventValidationError, isJsonMediaType, isMediaType, validateEvent } from './event';
+import { addTraceHeaders, adoptTraceContext } from './trace-context';
+import { DEFAULT_MAX_JSON_DEPTH, exceedsJsonDepth, jsonTooDeepMessage } from './json-depth';
 
 export type HttpMode = 'binary' | 'structured' | 'batch';
 
@@ -19,6 +21,11 @@ function decodeUtf8(body: Buffer, what: string): string {
   } catch {
     throw new EventValidationError('invalid_json', `${what} is not valid UTF-8: send JSON encoded as UTF-8`);
   }
+}
+
+/** Refuse a JSON text nested deeper than `limit` (400 json_too_deep naming the limit). */
+function checkDepth(body: Uint8Array, limit: number, what: string, attribute?: string): void {
+  if (exceedsJsonDepth(body, limit)) throw new EventValidationError('json_too_deep', jsonTooDeepMessage(what, limit), attribute);
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -107,7 +114,7 @@ interface BinaryDecoded {
   rawData?: Uint8Array;
 }
 
-function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): BinaryDecoded {
+function decodeBinary(headers: IncomingHttpHeaders, body: Buffer, maxJsonDepth: number): BinaryDecoded {
   const ev: Record<string, unknown> = {};
   let rawData: Uint8Array | undefined;
   let any = false;
@@ -143,6 +150,7 @@ function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): BinaryDecoded
   }
   if (body.length > 0) {
     if (ct === undefined || ct === '' || isJsonMediaType(ct)) {
+      checkDepth(body, maxJsonDepth, 'the body (data)', 'data');
       const text = decodeUtf8(body, 'the body (data)');
       try {
         ev.data = JSON.parse(text);
@@ -169,6 +177,12 @@ function decodeBinary(headers: IncomingHttpHeaders, body: Buffer): BinaryDecoded
 export interface DecodeOptions {
   /** Also return `rawData` (see DecodedHttpEvents). */
   readonly rawData?: boolean;
+  /**
+   * Deepest nesting of arrays and objects accepted in a JSON body (structured event,
+   * batch, binary-mode JSON data); deeper is a 400 `json_too_deep`. See json-depth.ts.
+   * @default 64 (DEFAULT_MAX_JSON_DEPTH)
+   */
+  readonly maxJsonDepth?: number;
 }
 
 export interface DecodedHttpEvents {
@@ -199,17 +213,27 @@ export interface DecodedHttpEvents {
  *   const { events, mode } = decodeHttpEvents(req.headers, body);
  */
 export function decodeHttpEvents(headers: IncomingHttpHeaders, body: Buffer, options: DecodeOptions = {}): DecodedHttpEvents {
+  const decoded = decodeRequest(headers, body, options);
+  // The W3C traceparent/tracestate headers of the request travel with its events.
+  adoptTraceContext(headers, decoded.events);
+  return decoded;
+}
+
+function decodeRequest(headers: IncomingHttpHeaders, body: Buffer, options: DecodeOptions): DecodedHttpEvents {
   const ct = headers['content-type'];
+  const maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
   if (ct !== undefined) {
     const mt = mediaTypeOf(ct);
     if (mt.startsWith('application/cloudevents')) {
       if (mt === 'application/cloudevents+json') {
         checkUtf8Charset(ct);
+        checkDepth(body, maxJsonDepth, 'the structured event');
         const value = parseJson(decodeUtf8(body, 'the structured event'), 'the structured event');
         return { events: [validateEvent(value)], mode: 'structured' };
       }
       if (mt === 'application/cloudevents-batch+json') {
         checkUtf8Charset(ct);
+        checkDepth(body, maxJsonDepth, 'the batch');
         const value = parseJson(decodeUtf8(body, 'the batch'), 'the batch');
         if (!Array.isArray(value)) {
           throw new EventValidationError('invalid_batch', 'a batch (application/cloudevents-batch+json) must be a JSON array of events');
@@ -226,7 +250,7 @@ export function decodeHttpEvents(headers: IncomingHttpHeaders, body: Buffer, opt
       );
     }
   }
-  const { event, rawData } = decodeBinary(headers, body);
+  const { event, rawData } = decodeBinary(headers, body, maxJsonDepth);
   return options.rawData && rawData !== undefined ? { events: [event], mode: 'binary', rawData: [rawData] } : { events: [event], mode: 'binary' };
 }
 
@@ -257,6 +281,7 @@ export function encodeBinary(ev: CloudEventJson): EncodedHttpMessage {
   }
   if (ev.datacontenttype !== undefined) headers['content-type'] = ev.datacontenttype;
   else if (body !== undefined) headers['content-type'] = 'application/json';
+  if (ev.traceparent !== undefined) addTraceHeaders(ev, headers);
   return { headers, body };
 }
 

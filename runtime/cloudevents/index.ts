@@ -46,3 +46,5 @@ export {
   percentDecode,
   percentEncode,
 } from './http';
+export { addTraceHeaders, adoptTraceContext, isValidTraceparent, traceContextFromHeaders } from './trace-context';
+export { DEFAULT_MAX_JSON_DEPTH, MAX_JSON_DEPTH_LIMIT, exceedsJsonDepth, jsonDepth, jsonTooDeepMessage } from './json-depth';

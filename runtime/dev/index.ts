@@ -111,6 +111,8 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
       shutdownGraceMs: cfg.shutdownGraceMs,
       ackWaitMs: cfg.ackWaitMs,
       serviceOverrides,
+      metricsEventType: cfg.metricsEventType,
+      maxJsonDepth: cfg.maxJsonDepth,
       topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
     },
     { channel, ownsChannel: true, logger, registry: createMetricsRegistry() },
@@ -154,6 +156,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
           host: cfg.host,
           maxBodyBytes: cfg.maxBodyBytes,
           shutdownGraceMs: cfg.shutdownGraceMs,
+          maxJsonDepth: cfg.maxJsonDepth,
         },
         { channel, logger, registry: adapterRegistry },
       );

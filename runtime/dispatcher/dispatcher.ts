@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { DEFAULT_SYSTEM_NAMESPACE } from '../../constructs/api';
 import type { Destination, MeshAddressing } from '../../constructs/api';
 import type { Channel, TopicOptions } from '../channel/channel';
-import { sendError, sendJson } from '../http';
+import { answerClientError, sendError, sendJson } from '../http';
 import { createMetricsRegistry, silentLogger } from '../observability';
 import type { Logger, Registry } from '../observability';
 import { HttpSender } from './delivery/http-sender';
@@ -53,6 +53,10 @@ export interface DispatcherOptions {
   readonly routingDebounceMs?: number;
   /** Cap on an honoured Retry-After. @default 60000 */
   readonly maxRetryAfterMs?: number;
+  /** Fill the `event_type` label of the Knative-named metrics (unbounded values). @default false */
+  readonly metricsEventType?: boolean;
+  /** Broker ingress: deepest nesting of arrays and objects in a JSON body. @default 64 */
+  readonly maxJsonDepth?: number;
 }
 
 export interface DispatcherDeps {
@@ -117,7 +121,7 @@ function subscriptionWorkerRoute(s: SubscriptionRoute): WorkerRoute {
 export async function startDispatcher(options: DispatcherOptions, deps: DispatcherDeps): Promise<Dispatcher> {
   const logger = deps.logger ?? silentLogger();
   const registry = deps.registry ?? createMetricsRegistry();
-  const metrics = createDispatcherMetrics(registry);
+  const metrics = createDispatcherMetrics(registry, { eventTypeLabel: options.metricsEventType });
   const channel = deps.channel;
   const addressing: Required<MeshAddressing> = {
     systemNamespace: options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE,
@@ -243,7 +247,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       for (const p of set.problems) logger.warn({ problem: p }, 'routing file problem');
       const built = buildRoutingTable(set.objects);
       const diff = { triggers: diffRoutes(table.triggers, built.table.triggers), subscriptions: diffRoutes(table.subscriptions, built.table.subscriptions) };
-      for (const p of built.problems) logger.warn({ kind: p.kind, namespace: p.namespace, name: p.name }, `skipped ${p.kind} ${p.namespace}/${p.name}: ${p.message}`);
+      for (const p of built.problems) logger.warn({ kind: p.kind, namespace: p.namespace, object: p.name }, `skipped ${p.kind} ${p.namespace}/${p.name}: ${p.message}`);
       table = built.table;
       problems = built.problems;
       routingLoaded = true;
@@ -280,6 +284,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   // HTTP: ingress, health, metrics.
   const server: Server = createServer((req, res) => void route(req, res));
   server.keepAliveTimeout = 65_000;
+  server.on('clientError', answerClientError(logger));
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       const pathname = (req.url ?? '/').split('?')[0];
@@ -301,7 +306,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
         req.resume();
         return sendError(res, 404, 'not_found', `no such endpoint ${pathname}: POST CloudEvents to /<namespace>/<broker>; GET /healthz, /readyz, /metrics`);
       }
-      await handleBrokerIngress(req, res, target, store, { maxBodyBytes: options.maxBodyBytes ?? 65_536, accepting: () => accepting }, metrics, logger);
+      await handleBrokerIngress(req, res, target, store, { maxBodyBytes: options.maxBodyBytes ?? 65_536, accepting: () => accepting, maxJsonDepth: options.maxJsonDepth }, metrics, logger);
     } catch (err) {
       logger.error({ err }, 'request failed');
       sendError(res, 500, 'internal_error', 'the request failed unexpectedly; retry');

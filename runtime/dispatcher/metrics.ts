@@ -3,6 +3,8 @@
  * `namespace`, `name` (the Trigger/Subscription), and `reason` for drops.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createKnativeMetrics } from './knative-metrics';
+import type { KnativeMetrics, KnativeMetricsOptions } from './knative-metrics';
 
 export type DropReason =
   | 'retries_exhausted'
@@ -27,9 +29,11 @@ export interface DispatcherMetrics {
   readonly consumers: Gauge<'kind'>;
   readonly routingReloads: Counter<'result'>;
   readonly routingProblems: Gauge<string>;
+  /** Knative Eventing's names and labels (event_count, event_dispatch_latencies, …). */
+  readonly knative: KnativeMetrics;
 }
 
-export function createDispatcherMetrics(registry: Registry): DispatcherMetrics {
+export function createDispatcherMetrics(registry: Registry, options: KnativeMetricsOptions = {}): DispatcherMetrics {
   const registers = [registry];
   const route = ['kind', 'namespace', 'name'] as const;
   return {
@@ -61,5 +65,6 @@ export function createDispatcherMetrics(registry: Registry): DispatcherMetrics {
     consumers: new Gauge({ name: 'event_mesh_dispatcher_consumers', help: 'Running channel consumers.', labelNames: ['kind'], registers }),
     routingReloads: new Counter({ name: 'event_mesh_dispatcher_routing_reloads_total', help: 'Routing (re)loads, by result.', labelNames: ['result'], registers }),
     routingProblems: new Gauge({ name: 'event_mesh_dispatcher_routing_problems', help: 'Objects skipped in the current routing (invalid or unresolvable).', registers }),
+    knative: createKnativeMetrics(registry, options),
   };
 }

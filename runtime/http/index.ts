@@ -3,6 +3,10 @@
  * JSON replies in the runtime's error format `{"error", "attribute"?, "message"}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { lingerOnClose } from './framing';
+
+export { answerClientError, clientErrorStatus, lingerOnClose, DEFAULT_LINGER_BYTES, DEFAULT_LINGER_MS } from './framing';
+export type { LingerOptions } from './framing';
 
 /** The request body exceeded the limit: answer 413. Reading stopped at the limit. */
 export class BodyTooLargeError extends Error {
@@ -25,13 +29,16 @@ export class RequestAbortedError extends Error {
 /**
  * Read the whole body, at most `maxBytes`. Rejects with BodyTooLargeError as soon as the
  * limit is passed (a Content-Length above it is refused before reading anything) and with
- * RequestAbortedError when the request is aborted.
+ * RequestAbortedError when the request is aborted. After BodyTooLargeError the rest of
+ * the body is drained and the connection's close lingers (lingerOnClose), so the 413
+ * reaches a client that is still sending.
  */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined) {
     const n = Number(declared);
     if (Number.isFinite(n) && n > maxBytes) {
+      lingerOnClose(req);
       req.resume();
       return Promise.reject(new BodyTooLargeError(maxBytes));
     }
@@ -50,6 +57,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
         // Stop buffering; keep draining so a reply can still be written.
         done = true;
         first = more = undefined;
+        lingerOnClose(req);
         req.resume();
         reject(new BodyTooLargeError(maxBytes));
         return;

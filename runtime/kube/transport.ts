@@ -65,7 +65,7 @@ export class Transport {
 
   private async load(): Promise<Connection> {
     if (this.options.server && !this.options.kubeconfig) {
-      return { server: this.options.server.replace(/\/+$/, ''), headers: {}, tls: {} };
+      return { server: withoutTrailingSlashes(this.options.server), headers: {}, tls: {} };
     }
     const k8s = await import('@kubernetes/client-node');
     const kc = new k8s.KubeConfig();
@@ -91,7 +91,7 @@ export class Transport {
     await kc.applyToHTTPSOptions(opts);
     const { agent, headers, ...tls } = opts;
     return {
-      server: (this.options.server ?? cluster.server).replace(/\/+$/, ''),
+      server: withoutTrailingSlashes(this.options.server ?? cluster.server),
       agent: agent instanceof http.Agent ? agent : undefined,
       headers: { ...(headers as Record<string, string>) },
       tls,
@@ -203,4 +203,11 @@ function apiError(status: number, method: string, path: string, body: unknown): 
   const s = body && typeof body === 'object' ? (body as { reason?: string; message?: string }) : {};
   const text = typeof body === 'string' ? body.slice(0, 200) : '';
   return new KubeApiError(status, s.reason ?? '', `${method} ${path}: ${status}${s.reason ? ` ${s.reason}` : ''}: ${s.message ?? text}`, body);
+}
+
+/** `url` without trailing slashes (a loop: an unanchored `/\/+$/` is quadratic on "////…x"). */
+function withoutTrailingSlashes(url: string): string {
+  let end = url.length;
+  while (end > 0 && url.charCodeAt(end - 1) === 0x2f) end--;
+  return url.slice(0, end);
 }

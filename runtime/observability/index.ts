@@ -8,12 +8,16 @@
 import pino, { DestinationStream, Logger, LoggerOptions } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
+export { formatLogRecord, prettyStream } from './pretty';
 export type { Logger } from 'pino';
 export { redactUrlCredentials } from './redact';
 export type { Registry } from 'prom-client';
 
 export interface LoggerFactoryOptions {
-  /** Component name, logged as `name`. */
+  /**
+   * Component name, logged as `name` (the one `name` key of a line: objects a line is
+   * about go under `object`, `trigger`, `route`, …).
+   */
   readonly name?: string;
   /** pino level (`fatal`…`trace`, or `silent`). @default process.env.LOG_LEVEL ?? "info" */
   readonly level?: string;

@@ -1,5 +1,6 @@
 import { Chart, Testing } from 'cdk8s';
-import { EventMesh, NATS_SERVICE, NatsJetStream, parseQuantity } from '../../constructs';
+import { EventMesh, NATS_HEADLESS_SERVICE, NATS_SERVICE, NatsJetStream, parseQuantity } from '../../constructs';
+import { parseCommandLine } from '../../runtime/cli';
 import { buildNatsProductionChart } from '../../examples/nats-production/main';
 import { containerEnv, find, synth } from '../support/synth';
 import type { Manifest } from '../support/validate-manifests';
@@ -27,6 +28,18 @@ describe('the 3-server production profile', () => {
       expect(containerEnv(find(manifests, 'Deployment', name))).toMatchObject({
         STREAM_REPLICAS: '3', STREAM_MAX_AGE: '72h', CHANNEL_MAX_INACTIVITY: '168h', LOG_LEVEL: 'warn',
       });
+    }
+  });
+
+  test('adapters and the dispatcher get every server of the cluster as NATS_URL, in a form the CLI accepts', () => {
+    const sts = find(manifests, 'StatefulSet', NATS_SERVICE);
+    expect(spec(sts).serviceName).toBe(NATS_HEADLESS_SERVICE);
+    const expected = [0, 1, 2].map((i) => `nats://${NATS_SERVICE}-${i}.${NATS_HEADLESS_SERVICE}.event-mesh-system.svc.cluster.local:4222`);
+    for (const name of ['event-mesh-dispatcher', 'commerce-adapter', 'marketing-adapter']) {
+      const env = containerEnv(find(manifests, 'Deployment', name)) as Record<string, string>;
+      expect(env.NATS_URL.split(',')).toEqual(expected);
+      const command = name === 'event-mesh-dispatcher' ? ['dispatcher'] : ['adapter', '--application', 'x'];
+      expect(parseCommandLine(command, { NATS_URL: env.NATS_URL }).config!.natsUrl).toBe(expected.join(','));
     }
   });
 
@@ -73,6 +86,7 @@ test('the construct exposes what the mesh passes on', () => {
   const nats = new NatsJetStream(new Chart(Testing.app(), 'c'), 'nats', { persistence: { maxAge: '12h' }, channel: { maxInactivity: '96h' } });
   expect([nats.streamMaxAge, nats.channelMaxInactivity, nats.streamReplicas, nats.storageSize, nats.memoryLimit]).toEqual(['12h', '96h', 1, '1Gi', '256M']);
   expect(nats.url).toBe('nats://event-mesh-nats.event-mesh-system.svc.cluster.local:4222');
+  expect(nats.serverUrls).toEqual([nats.url]);
   expect(nats.serverConfig).not.toContain('cluster {');
 });
 

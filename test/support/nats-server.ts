@@ -31,6 +31,8 @@ export interface NatsServerHandle {
   start(): Promise<void>;
   /** True while the process runs. */
   running(): boolean;
+  /** The server process id while it runs (soak reads its RSS). */
+  pid(): number | undefined;
 }
 
 export function findNatsServer(): string {
@@ -155,6 +157,9 @@ export async function startNatsServer(options: { args?: string[]; port?: number 
     },
     running() {
       return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
+    },
+    pid() {
+      return proc?.pid;
     },
   };
   return handle;

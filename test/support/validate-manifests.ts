@@ -41,7 +41,9 @@ function modelModulePath(apiVersion: string): string {
     ? `kubernetes-models/${version}`
     : group.endsWith('.knative.dev')
       ? `@kubernetes-models/knative/${group}/${version}`
-      : `kubernetes-models/${group}/${version}`;
+      : group === 'monitoring.coreos.com'
+        ? `@kubernetes-models/prometheus-operator/${group}/${version}`
+        : `kubernetes-models/${group}/${version}`;
 }
 
 /** The model library module that holds an apiVersion's kinds, or null if none does. */

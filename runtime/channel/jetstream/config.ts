@@ -49,7 +49,7 @@ export function consumerConfigFor(topic: string, consumer: string, options: Cons
     ack_wait: nanos(Math.max(1, options.ackWaitMs)),
     max_ack_pending: options.ordered ? 1 : Math.max(1, options.maxInFlight),
     deliver_policy: options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
-    max_deliver: -1,
+    max_deliver: options.maxDeliveries ?? -1,
   };
   if (topicOptions.maxInactivityMs) want.inactive_threshold = nanos(topicOptions.maxInactivityMs);
   return want;
@@ -57,7 +57,12 @@ export function consumerConfigFor(topic: string, consumer: string, options: Cons
 
 /** Whether an existing consumer's config differs from the desired one in what can be updated. */
 export function consumerNeedsUpdate(c: Partial<ConsumerConfig>, want: Partial<ConsumerConfig>): boolean {
-  return !sameNumber(c.ack_wait, want.ack_wait) || !sameNumber(c.max_ack_pending, want.max_ack_pending) || !sameNumber(c.inactive_threshold, want.inactive_threshold);
+  return (
+    !sameNumber(c.ack_wait, want.ack_wait) ||
+    !sameNumber(c.max_ack_pending, want.max_ack_pending) ||
+    !sameNumber(c.inactive_threshold, want.inactive_threshold) ||
+    !sameNumber(c.max_deliver, want.max_deliver)
+  );
 }
 
 /** The update sent for a consumer whose config needs one. */
@@ -67,6 +72,6 @@ export function consumerUpdateFor(want: Partial<ConsumerConfig>): Partial<Consum
     max_ack_pending: want.max_ack_pending,
     inactive_threshold: want.inactive_threshold ?? 0,
     description: want.description,
-    max_deliver: -1,
+    max_deliver: want.max_deliver ?? -1,
   };
 }

@@ -25,7 +25,11 @@ export function isNoResponders(e: unknown): boolean {
 export function isFull(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   if ((e instanceof JetStreamApiError || typeof (e as { code?: unknown }).code === 'number') && (e as unknown as { code: number }).code === 10047) return true; // insufficient resources
-  return /insufficient (storage|resources)|maximum (bytes|messages) exceeded|resource limits exceeded|storage .*exceeded/i.test(e.message);
+  if (/insufficient (storage|resources)|maximum (bytes|messages) exceeded|resource limits exceeded/i.test(e.message)) return true;
+  // "storage … exceeded" without a `.*` pattern (quadratic on long messages).
+  const text = e.message.toLowerCase();
+  const storage = text.indexOf('storage ');
+  return storage >= 0 && text.indexOf('exceeded', storage + 8) >= 0;
 }
 
 /** Map a NATS error to the channel contract's errors. */

@@ -5,7 +5,8 @@
  *   file storage, limits retention, `max_age` from TopicOptions.maxAgeMs, `num_replicas`
  *   from replicas, `max_bytes` + discard `new` when maxBytes is set.
  * - One durable pull consumer per consumer name (`durableNameFor`), explicit ack,
- *   `ack_wait`, `max_ack_pending` = maxInFlight (1 when ordered), unlimited deliveries.
+ *   `ack_wait`, `max_ack_pending` = maxInFlight (1 when ordered), `max_deliver` =
+ *   maxDeliveries (unlimited when not given).
  * - publish resolves after the PubAck; publishes are pipelined (each awaits its own ack).
  * - maxInactivity: consumers get `inactive_threshold` (the server removes a durable that
  *   has had no pull requests for that long); a sweeper removes a stream whose topic has

@@ -1,9 +1,10 @@
 /**
  * The effective delivery policy of a Trigger or Subscription, pure: its own
- * spec.delivery, field by field falling back to the Broker's, then to the defaults of
- * Knative's config-br-defaults (10 retries, exponential, PT0.2S).
+ * spec.delivery, field by field falling back to the Broker's, then to the defaults in
+ * constructs/api/delivery-defaults.ts (Knative's config-br-defaults: 10 retries,
+ * exponential, PT0.2S).
  */
-import { parseIsoDuration } from '../../../constructs/api';
+import { DEFAULT_BACKOFF_DELAY, DEFAULT_BACKOFF_POLICY, DEFAULT_DELIVERY_TIMEOUT, DEFAULT_RETRY, parseIsoDuration } from '../../../constructs/api';
 import type { BackoffPolicy, DeliverySpec, Destination } from '../../../constructs/api';
 
 export interface DeliveryPolicy {
@@ -17,10 +18,10 @@ export interface DeliveryPolicy {
 }
 
 export const DEFAULT_DELIVERY: DeliveryPolicy = {
-  retry: 10,
-  backoffPolicy: 'exponential',
-  backoffDelayMs: 200,
-  timeoutMs: 30_000,
+  retry: DEFAULT_RETRY,
+  backoffPolicy: DEFAULT_BACKOFF_POLICY,
+  backoffDelayMs: parseIsoDuration(DEFAULT_BACKOFF_DELAY)!,
+  timeoutMs: parseIsoDuration(DEFAULT_DELIVERY_TIMEOUT)!,
 };
 
 export function resolveDeliveryPolicy(own: DeliverySpec | undefined, fallback?: DeliverySpec, defaults: DeliveryPolicy = DEFAULT_DELIVERY): DeliveryPolicy {

@@ -31,7 +31,7 @@ export function resolveTarget(dest: Destination, defaultNamespace: string, table
 }
 
 /**
- * A `uri` naming a cluster Service (`http://name.ns.svc[.<cluster domain>][:80]/path`) with an
+ * A `uri` naming a cluster Service (`http://name.ns.svc[.<cluster domain>][:<port>]/path`) with an
  * override for `name.ns`: the override's origin/path plus the URI's path and query.
  */
 export function mapServiceUri(url: string, overrides: ReadonlyMap<string, string>, addressing: Required<MeshAddressing>): string | undefined {
@@ -42,7 +42,8 @@ export function mapServiceUri(url: string, overrides: ReadonlyMap<string, string
     return undefined;
   }
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.(.+))?$/.exec(u.hostname);
-  if (!m || (m[3] !== undefined && m[3] !== addressing.clusterDomain) || (u.port !== '' && u.port !== '80')) return undefined;
+  // Any port: the override stands for the whole Service (Sink.fromService addresses ports other than 80 by URL).
+  if (!m || (m[3] !== undefined && m[3] !== addressing.clusterDomain)) return undefined;
   const base = overrides.get(`${m[1]}.${m[2]}`);
   if (!base) return undefined;
   const rel = `${u.pathname.replace(/^\//, '')}${u.search}`;

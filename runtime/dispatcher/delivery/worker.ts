@@ -19,10 +19,13 @@ import type { AttemptDeps } from './attempts';
 import { retryWaitMs } from './backoff';
 import { HeartbeatSweep, heartbeatPeriodMs } from './heartbeats';
 import { DeliveryAborted, HttpSender } from './http-sender';
+import type { AttemptResult } from './http-sender';
+import type { KnativeRoute } from '../knative-metrics';
 import type { DeliveryPolicy } from './policy';
 import { parseReply } from './replies';
 import { describeOutcome, isRetryable, outcomeStatus } from './retry';
 import type { Target } from './targets';
+import { CHANNEL_MAX_DELIVERIES, deliveryLimit, UndeliverableEventError, undeliverableDeadLetter } from './undeliverable';
 
 export interface WorkerRoute {
   readonly kind: 'trigger' | 'subscription';
@@ -66,6 +69,7 @@ export class DeliveryWorker {
   private routeLabels!: RouteLabels;
   private outcomeLabels!: Map<string, RouteLabels & { outcome: string }>;
   private targetCache?: { route: WorkerRoute; table: RoutingTable; target: Target };
+  private knativeLabels?: KnativeRoute;
 
   constructor(
     private route: WorkerRoute,
@@ -86,6 +90,8 @@ export class DeliveryWorker {
     const { kind, namespace, name } = this.route;
     this.routeLabels = { kind, namespace, name };
     this.outcomeLabels = new Map();
+    const reply = this.route.reply;
+    this.knativeLabels = kind === 'trigger' && reply && 'broker' in reply ? { namespace, broker: reply.broker.name, trigger: name } : undefined;
   }
 
   private outcome(outcome: string): RouteLabels & { outcome: string } {
@@ -107,6 +113,23 @@ export class DeliveryWorker {
     return target;
   }
 
+  /** Knative metric labels of a Trigger (namespace, broker, trigger); undefined for a Subscription. */
+  private knativeRoute(): KnativeRoute | undefined {
+    return this.knativeLabels;
+  }
+
+  /**
+   * Events stored in process on a served broker (a Subscription's application channel → broker
+   * hop, replies) are what Knative's broker ingress would have received over HTTP: counted as
+   * ingress in the Knative-named metrics, with the status the store answered.
+   */
+  private brokerIngressRecorder(target: Target, eventType: string): ((r: AttemptResult, ms: number) => void) | undefined {
+    if (target.kind !== 'broker') return undefined;
+    const knative = this.deps.metrics.knative;
+    const route = { namespace: target.namespace, broker: target.broker };
+    return (r, ms) => knative.ingress(route, eventType, statusOf(r), ms);
+  }
+
   get current(): WorkerRoute {
     return this.route;
   }
@@ -121,6 +144,8 @@ export class DeliveryWorker {
       // Subscription also gets what its channel stored before it existed (the adapter may
       // have accepted events before the dispatcher wired the channel).
       deliverPolicy: route.kind === 'trigger' ? 'new' : 'all',
+      // Backstop only: the worker's own, spec-derived limit (deliveryLimit) comes first.
+      maxDeliveries: CHANNEL_MAX_DELIVERIES,
     });
     this.heartbeats.start();
     this.deps.metrics.consumers.inc({ kind: route.kind });
@@ -162,6 +187,7 @@ export class DeliveryWorker {
 
   /** The consumer's handler: settles the message exactly once. */
   async handle(message: ChannelMessage): Promise<void> {
+    const received = performance.now();
     const route = this.route;
     const log = this.deps.logger;
     if (this.stopping) {
@@ -173,17 +199,18 @@ export class DeliveryWorker {
     try {
       ({ event, raw } = readChannelEvent(message.data));
     } catch (err) {
-      // Redelivery cannot make stored bytes valid: drop, loudly.
-      this.deps.metrics.dropped.inc({ ...this.labels(), reason: 'invalid_stored_event' });
-      log.error({ route: route.key, kind: route.kind, err: err instanceof EventValidationError ? err.message : String(err) }, 'dropping a stored event that is not a valid CloudEvent');
-      await message.ack();
+      // Redelivery cannot make stored bytes valid: dead-letter them (or drop), loudly.
+      const why = err instanceof EventValidationError ? err.message : String(err);
+      await this.giveUp(route, message, undefined, new UndeliverableEventError('invalid_stored_event', `the stored message is not a valid CloudEvent: ${why}`));
       return;
     }
+    const knative = this.knativeRoute();
     if (!route.matches(event)) {
       this.deps.metrics.filtered.inc({ namespace: route.namespace, name: route.name });
       await message.ack();
       return;
     }
+    if (knative) this.deps.metrics.knative.processing(knative, event.type, performance.now() - received);
 
     this.heartbeats.add(message);
     const started = performance.now();
@@ -191,9 +218,13 @@ export class DeliveryWorker {
     try {
       outcomeLabel = await this.deliver(route, event, message, raw);
     } catch (err) {
-      outcomeLabel = 'released';
-      if (!(err instanceof DeliveryAborted)) log.error({ err, route: route.key, id: event.id }, 'delivery failed unexpectedly; the event will be redelivered');
-      message.nak(err instanceof DeliveryAborted ? undefined : 1000);
+      if (err instanceof UndeliverableEventError) {
+        outcomeLabel = await this.giveUp(route, message, event, err);
+      } else {
+        outcomeLabel = 'released';
+        if (!(err instanceof DeliveryAborted)) log.error({ err, route: route.key, id: event.id }, 'delivery failed unexpectedly; the event will be redelivered');
+        this.release(route, message, event, err instanceof DeliveryAborted ? undefined : 1000);
+      }
     } finally {
       this.heartbeats.delete(message);
       this.deps.metrics.latency.observe(this.outcome(outcomeLabel), (performance.now() - started) / 1000);
@@ -206,17 +237,20 @@ export class DeliveryWorker {
     const labels = this.labels();
     const deps = this.attemptDeps();
     const target = this.subscriberTarget(route);
+    const knative = this.knativeRoute();
+    const onAttempt = knative
+      ? (r: AttemptResult, ms: number) => metrics.knative.dispatch(knative, event.type, statusOf(r), ms)
+      : this.brokerIngressRecorder(target, event.type);
     const result = await deliverWithRetries(target, event, route.delivery, deps, (retry, previous) => {
       metrics.retried.inc(labels);
       logger.debug({ route: route.key, id: event.id, retry, target: target.label, outcome: describeOutcome(previous.outcome) }, 'retrying delivery');
-    }, raw);
+    }, raw, onAttempt);
 
     if (result.ok) {
       const forwarded = await this.forwardReply(route, event, result.last.headers, result.last.body, result.last.truncated);
       if (!forwarded) {
         // The reply could not be stored: deliver the original again later rather than lose the reply.
-        message.nak(1000);
-        return 'released';
+        return this.release(route, message, event, 1000);
       }
       metrics.delivered.inc(labels);
       await message.ack();
@@ -246,8 +280,66 @@ export class DeliveryWorker {
     // Neither the subscriber nor the sink took it: keep it (at least once) and try again later.
     const wait = retryWaitMs(route.delivery.backoffPolicy, Math.max(route.delivery.backoffDelayMs, 1000), 1, undefined, 60_000);
     logger.error({ route: route.key, id: event.id, deadLetterSink: dlsTarget.label, outcome: describeOutcome(dlResult.last.outcome) }, 'the dead-letter sink did not accept the event; it will be redelivered');
-    message.nak(wait);
-    return 'released';
+    return this.release(route, message, event, wait);
+  }
+
+  /**
+   * Give a message back for redelivery, unless this was its last allowed delivery
+   * (deliveryLimit): then it is dropped and counted, never cycled again.
+   */
+  private release(route: WorkerRoute, message: ChannelMessage, event: CloudEventJson, delayMs: number | undefined): 'released' | 'dropped' {
+    const limit = deliveryLimit(route.delivery);
+    if (this.stopping || message.deliveryCount < limit) {
+      message.nak(delayMs);
+      return 'released';
+    }
+    this.deps.metrics.dropped.inc({ ...this.labels(), reason: 'delivery_limit_reached' });
+    this.deps.logger.error({ route: route.key, id: event.id, source: event.source, type: event.type, deliveries: message.deliveryCount, limit }, 'event dropped: delivered the most times its delivery spec allows and still not delivered or dead-lettered');
+    void message.ack();
+    return 'dropped';
+  }
+
+  /**
+   * A message no retry can deliver (UndeliverableEventError): to the dead-letter sink now,
+   * as undeliverableDeadLetter; dropped and counted when there is no sink. Returns the
+   * outcome label.
+   */
+  private async giveUp(route: WorkerRoute, message: ChannelMessage, event: CloudEventJson | undefined, err: UndeliverableEventError): Promise<string> {
+    const { metrics, logger } = this.deps;
+    const labels = this.labels();
+    const dls = route.delivery.deadLetterSink;
+    const target = event ? this.subscriberTarget(route) : undefined;
+    const log = { route: route.key, kind: route.kind, id: event?.id, reason: err.reason, err: err.message };
+    if (!dls) {
+      metrics.dropped.inc({ ...labels, reason: err.reason });
+      logger.error(log, 'event dropped: it cannot be delivered and there is no deadLetterSink');
+      await message.ack();
+      return 'dropped';
+    }
+    const dead = undeliverableDeadLetter(message.data, event, target?.label ?? `${route.kind} ${route.namespace}/${route.name}`, route, err.message);
+    const dlsTarget = this.deps.resolve(dls, route.namespace);
+    let ok = false;
+    let why = '';
+    try {
+      const res = await deliverWithRetries(dlsTarget, dead, route.delivery, this.attemptDeps(), () => metrics.retried.inc(labels));
+      ok = res.ok;
+      why = describeOutcome(res.last.outcome);
+    } catch (e) {
+      if (e instanceof DeliveryAborted) {
+        message.nak();
+        return 'released';
+      }
+      why = (e as Error)?.message ?? String(e);
+    }
+    if (ok) {
+      metrics.deadLettered.inc(labels);
+      logger.warn({ ...log, deadLetterSink: dlsTarget.label }, 'undeliverable event dead-lettered');
+      await message.ack();
+      return 'dead_lettered';
+    }
+    logger.error({ ...log, deadLetterSink: dlsTarget.label, outcome: why }, 'the dead-letter sink did not accept an undeliverable event; it will be redelivered');
+    const wait = retryWaitMs(route.delivery.backoffPolicy, Math.max(route.delivery.backoffDelayMs, 1000), 1, undefined, 60_000);
+    return this.release(route, message, event ?? { specversion: '1.0', id: dead.id, source: dead.source, type: dead.type }, wait);
   }
 
   /** Forward a reply, if the response carried one. False only when storing it failed (retry). */
@@ -277,7 +369,7 @@ export class DeliveryWorker {
         'broker' in route.reply
           ? { kind: 'broker', namespace: route.reply.broker.namespace, broker: route.reply.broker.name, label: `broker ${route.reply.broker.namespace}/${route.reply.broker.name}` }
           : this.deps.resolve(route.reply.destination, route.namespace);
-      const res = await deliverWithRetries(target, decision.event as CloudEventJson, route.delivery, this.attemptDeps());
+      const res = await deliverWithRetries(target, decision.event as CloudEventJson, route.delivery, this.attemptDeps(), undefined, undefined, this.brokerIngressRecorder(target, reply.type));
       if (!res.ok) {
         if (!res.final) return false;
         metrics.replies.inc({ ...rl, outcome: 'rejected' });
@@ -288,4 +380,9 @@ export class DeliveryWorker {
     }
     return true;
   }
+}
+
+/** The HTTP status of an attempt; 0 when no response came back (Knative's convention). */
+function statusOf(r: AttemptResult): number {
+  return r.outcome.kind === 'response' ? r.outcome.status : 0;
 }

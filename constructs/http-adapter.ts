@@ -88,6 +88,8 @@ export class HttpAdapter extends Construct {
         resources: props.resources,
         defaultResources: DEFAULT_RESOURCES,
         labels: appLabels,
+        serviceAccount: props.channel.adapterServiceAccount,
+        mounts: props.channel.mounts?.(this),
         shutdownGraceSeconds: processOptions.shutdownGraceSeconds,
       });
       const service = new kplus.Service(this, 'Service', {
@@ -128,6 +130,7 @@ export class HttpAdapter extends Construct {
     const envList = Object.entries(env(this)).map(([name, value]) =>
       (value.valueFrom ? { name, valueFrom: toPlain(value.valueFrom) } : { name, value: value.value }));
     const resources = resolveResources(this, this.name, props.resources, DEFAULT_RESOURCES);
+    const mounts = props.channel.mounts?.(this) ?? [];
     new ApiObject(this, 'Resource', {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
@@ -145,12 +148,15 @@ export class HttpAdapter extends Construct {
           },
           spec: {
             timeoutSeconds: 30,
+            ...(props.channel.adapterServiceAccount ? { serviceAccountName: props.channel.adapterServiceAccount.name } : {}),
+            ...(mounts.length ? { volumes: mounts.map((m) => toPlain(m.volume._toKube())) } : {}),
             containers: [{
               image: props.image.image,
               imagePullPolicy: props.image.pullPolicy,
               args: ['adapter'],
               // Knative sets PORT itself; the runtime reads it.
               env: envList.filter((e) => e.name !== 'PORT'),
+              ...(mounts.length ? { volumeMounts: mounts.map((m) => ({ name: m.volume.name, mountPath: m.path, readOnly: true })) } : {}),
               ports: [{ containerPort: ADAPTER_PORT }],
               readinessProbe: { httpGet: { path: '/readyz' } },
               livenessProbe: { httpGet: { path: '/healthz' } },

@@ -3,6 +3,7 @@
 export { PULUMI_PEERS, missingPulumiPeers } from './peers';
 export * from './event-mesh';
 export * from './event-hubs-kafka';
+export * from './gcp-pubsub';
 export * from './kubernetes-objects';
 export { synthesizeInMemory, type InMemorySynth } from '../constructs/in-memory-synth';
 export { deployEventMeshEnvironment, lateBound, planMesh, type ProgramResult } from './program/program';

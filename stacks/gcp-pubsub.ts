@@ -22,6 +22,7 @@ import {
   pubsubTopicId,
   workloadIdentityMember,
 } from '../constructs/api';
+import { DEFAULT_GCP_ACCOUNT_ID } from './gcp-account';
 
 /** The predefined roles the mesh's service account gets on the project: nothing else. */
 export const PUBSUB_PREDEFINED_ROLES = ['roles/pubsub.publisher', 'roles/pubsub.subscriber'] as const;
@@ -121,7 +122,7 @@ export class GcpPubSub extends pulumi.ComponentResource {
 
     this.serviceAccount = new serviceaccount.Account(`${name}-gsa`, {
       project,
-      accountId: args.accountId ?? 'event-mesh',
+      accountId: args.accountId ?? DEFAULT_GCP_ACCOUNT_ID,
       displayName: 'event-mesh Pub/Sub channel',
       description: 'Publishes and consumes the event mesh topics (GKE Workload Identity; no keys)',
     }, { parent: this });

@@ -18,6 +18,8 @@ export interface LoadSpec {
    * timestamp (ms), so the subscriber can count and time each phase's events.
    */
   readonly phase?: string;
+  /** HTTPS with this client certificate (and the CA of the server's). */
+  readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
 
 export interface LoadResult {
@@ -37,7 +39,10 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const url = new URL(spec.url);
-  const pool = new Pool(url.origin, { connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000 });
+  const pool = new Pool(url.origin, {
+    connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000,
+    ...(spec.tls ? { connect: { ...spec.tls, servername: 'localhost' } } : {}),
+  });
   const statuses: Record<string, number> = {};
   const latencies: number[] = [];
   let sent = 0;

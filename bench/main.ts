@@ -24,6 +24,7 @@ import { writeBenchRouting } from './routing';
 import { fanOut, type FanOutResult } from './fan-out';
 import type { SynthScaleResult } from './synth-scale';
 import { writeSummary } from './summary';
+import { benchCertificates } from './tls';
 
 const QUICK = ['1', 'true', 'yes'].includes(String(process.env.BENCH_QUICK ?? '').toLowerCase());
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -143,14 +144,30 @@ async function main(): Promise<void> {
     writeBenchRouting(routingDir, `http://127.0.0.1:${sinkPort}/`);
     const adapterPort = await freePort();
     const dispatcherPort = await freePort();
+    const adapterProbePort = await freePort();
     const common = { EVENT_MESH_CHANNEL: 'nats', NATS_URL: nats.url };
-    const adapter = startCli(['adapter'], { ...common, APPLICATION_NAME: 'bench', PORT: String(adapterPort) });
-    await waitReady(`http://127.0.0.1:${adapterPort}/readyz`);
+    const adapter = startCli(['adapter'], { ...common, APPLICATION_NAME: 'bench', PORT: String(adapterPort), AUTH: 'none', PROBE_PORT: String(adapterProbePort) });
+    await waitReady(`http://127.0.0.1:${adapterProbePort}/readyz`);
 
     // Ingest alone: the dispatcher is not running yet, so nothing else competes for the cores.
     const adapterUrl = `http://127.0.0.1:${adapterPort}/events`;
     const warm = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: 1000, phase: 'warmup' });
     const ingest = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, phase: 'ingest' });
+
+    // The same ingest over mutual TLS (keep-alive connections, as a client holds them), to an
+    // adapter of an application no Subscription reads, so it adds no delivery work later.
+    const certs = await benchCertificates();
+    const [tlsPort, tlsProbePort] = [await freePort(), await freePort()];
+    const tlsAdapter = startCli(['adapter'], {
+      ...common, APPLICATION_NAME: 'bench-tls', PORT: String(tlsPort), PROBE_PORT: String(tlsProbePort),
+      AUTH: 'mtls', TLS_CERT_FILE: certs.files.cert, TLS_KEY_FILE: certs.files.key, CLIENT_CA_FILE: certs.files.ca,
+    });
+    await waitReady(`http://127.0.0.1:${tlsProbePort}/readyz`);
+    const tlsUrl = `https://127.0.0.1:${tlsPort}/events`;
+    await load({ url: tlsUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: 1000, phase: 'mtls-warmup', tls: certs.client });
+    const ingestMtls = await load({ url: tlsUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, phase: 'mtls', tls: certs.client });
+    await stop(tlsAdapter);
+    certs.remove();
 
     // Start the dispatcher and let it deliver everything ingest stored before measuring again.
     const dispatcher = startCli(['dispatcher'], { ...common, ROUTING_DIR: routingDir, PORT: String(dispatcherPort) });
@@ -204,6 +221,14 @@ async function main(): Promise<void> {
         p99Ms: ingest.latenciesMs.p99,
         ratioToRawJetStream: +(ingestRate / rawRate).toFixed(3),
         ratioToBareHttp: +(ingestRate / bareRate).toFixed(3),
+      },
+      adapterIngestMtls: {
+        eventsPerSecond: rate(ingestMtls.ok, ingestMtls.elapsedMs),
+        failed: ingestMtls.failed,
+        statuses: ingestMtls.statuses,
+        p50Ms: ingestMtls.latenciesMs.p50,
+        p99Ms: ingestMtls.latenciesMs.p99,
+        ratioToPlainIngest: +(rate(ingestMtls.ok, ingestMtls.elapsedMs) / ingestRate).toFixed(3),
       },
       drainOfIngestBacklog: { events: drain.unique, deliveredPerSecond: rate(drain.unique, Math.max(1, drain.lastAt - drain.firstAt)) },
       endToEnd: {
@@ -272,6 +297,7 @@ function printTable(r: Record<string, any>): void {
   row('bare Node HTTP server (202)', `${r.baselineBareHttp.eventsPerSecond}/s`, `p50 ${r.baselineBareHttp.p50Ms.toFixed(2)} ms, p99 ${r.baselineBareHttp.p99Ms.toFixed(2)} ms`);
   row('raw JetStream publish', `${r.baselineRawJetStreamPublish.eventsPerSecond}/s`, `p50 ${r.baselineRawJetStreamPublish.p50Ms.toFixed(2)} ms, p99 ${r.baselineRawJetStreamPublish.p99Ms.toFixed(2)} ms`);
   row('adapter ingest (2xx after PubAck)', `${r.adapterIngest.eventsPerSecond}/s`, `${(r.adapterIngest.ratioToRawJetStream * 100).toFixed(1)}% of raw JetStream, ${(r.adapterIngest.ratioToBareHttp * 100).toFixed(1)}% of bare HTTP; p50 ${r.adapterIngest.p50Ms.toFixed(2)} ms, p99 ${r.adapterIngest.p99Ms.toFixed(2)} ms; failed ${r.adapterIngest.failed}`);
+  row('adapter ingest over mTLS', `${r.adapterIngestMtls.eventsPerSecond}/s`, `${(r.adapterIngestMtls.ratioToPlainIngest * 100).toFixed(1)}% of plain-HTTP ingest; p50 ${r.adapterIngestMtls.p50Ms.toFixed(2)} ms, p99 ${r.adapterIngestMtls.p99Ms.toFixed(2)} ms; failed ${r.adapterIngestMtls.failed}`);
   row('drain of the ingest backlog', `${r.drainOfIngestBacklog.deliveredPerSecond}/s`, `${r.drainOfIngestBacklog.events} events`);
   row('end to end delivered', `${r.endToEnd.deliveredPerSecond}/s`, `${r.endToEnd.delivered}/${r.endToEnd.accepted} delivered`);
   row(`end-to-end latency at ${r.latencyAt1000PerSecond.offeredRate}/s`, `p99 ${r.latencyAt1000PerSecond.p99Ms} ms`, `p50 ${r.latencyAt1000PerSecond.p50Ms} ms; ${r.latencyAt1000PerSecond.delivered}/${r.latencyAt1000PerSecond.accepted} delivered`);

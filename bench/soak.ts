@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     const dispatcher = startCli(['dispatcher'], { ...common, ROUTING_DIR: routingDir, PORT: String(dispatcherPort) });
     children.push(dispatcher);
     await waitReady(`http://127.0.0.1:${dispatcherPort}/readyz`);
-    const adapter = startCli(['adapter'], { ...common, APPLICATION_NAME: 'bench', PORT: String(adapterPort) });
+    const adapter = startCli(['adapter'], { ...common, APPLICATION_NAME: 'bench', PORT: String(adapterPort), AUTH: 'none' });
     children.push(adapter);
     await waitReady(`http://127.0.0.1:${adapterPort}/readyz`);
     const url = `http://127.0.0.1:${adapterPort}/events`;

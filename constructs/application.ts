@@ -4,6 +4,7 @@ import {
   APPLICATION_ADAPTER_ANNOTATION, APPLICATION_API_VERSION, APPLICATION_CHANNEL_ANNOTATION, APPLICATION_LABEL, CHANNEL_KINDS,
   adapterEventsUrl, applicationChannelName, applicationSubscriptionName, type ChannelKind,
 } from './api';
+import type { AdapterAuthOptions } from './adapter-auth';
 import { Channel } from './channel';
 import { makeClusterScoped } from './cluster-scoped';
 import { configError, shown } from './errors';
@@ -41,6 +42,11 @@ export interface ApplicationOptions {
   readonly events?: readonly ApplicationEvent[];
   /** Overrides the mesh's adapter defaults for this application. @default - the mesh's `adapters` */
   readonly adapter?: HttpAdapterOptions;
+  /**
+   * How the application's clients authenticate at its adapter (same as `adapter.auth`).
+   * @default - the mesh's `adapters.auth`, else { mode: 'mtls' }
+   */
+  readonly auth?: AdapterAuthOptions;
 }
 
 export interface ApplicationProps extends ApplicationOptions {
@@ -84,7 +90,6 @@ export class Application extends Construct {
     const backend = this.mesh.channelBackend(this.channelKind, `application "${this.name}"`);
     const integration = this.mesh.addressing.integrationNamespace;
     const appLabels = { [APPLICATION_LABEL]: this.name };
-    this.eventsUrl = adapterEventsUrl(this.name, this.mesh.addressing);
 
     // What the CR's spec cannot say goes into annotations, so the controller renders the same adapter.
     const annotations: Record<string, string> = {
@@ -120,12 +125,17 @@ export class Application extends Construct {
     this.adapter = new HttpAdapter(this, 'Adapter', {
       ...this.mesh.adapterDefaults,
       ...props.adapter,
+      auth: props.auth ?? props.adapter?.auth ?? this.mesh.adapterDefaults.auth,
       application: this.name,
       namespace: integration,
+      clusterDomain: this.mesh.addressing.clusterDomain,
+      issuer: this.mesh.certificateIssuer ? () => this.mesh.certificateIssuer!() : undefined,
       channel: backend,
       image: this.mesh.image,
       runtime: this.mesh.runtime,
     });
+
+    this.eventsUrl = adapterEventsUrl(this.name, this.mesh.addressing, this.adapter.auth.tls);
 
     for (const namespace of props.namespaces ?? []) this.bindNamespace(namespace);
   }

@@ -5,6 +5,7 @@ import {
   CHANNEL_KINDS, DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, PART_OF, PART_OF_LABEL,
   brokerIngressUrl, meshMermaid, natsUrl, type ChannelKind, type GraphObject, type MeshAddressing,
 } from './api';
+import { renderMeshCa, usesCertManager, type IssuerReference } from './adapter-auth';
 import { Application, type ApplicationOptions } from './application';
 import { InMemoryChannelBackend, type ChannelBackend } from './channel-backend';
 import { makeClusterScoped } from './cluster-scoped';
@@ -78,8 +79,13 @@ export interface EventMeshProps {
   readonly routing?: RoutingMode;
   /** `event-mesh controller` (dynamic wiring and status). @default - see ControllerOptions */
   readonly controller?: ControllerOptions;
-  /** Defaults for every application's HTTP adapter. @default - see HttpAdapterOptions */
+  /** Defaults for every application's HTTP adapter, `auth` included. @default - see HttpAdapterOptions (auth mtls) */
   readonly adapters?: HttpAdapterOptions;
+  /**
+   * The cert-manager issuer of adapter and client certificates.
+   * @default - a mesh CA rendered in the integration namespace (self-signed Issuer, CA Certificate, CA Issuer "event-mesh-ca")
+   */
+  readonly certificateIssuer?: IssuerReference;
   /** Namespaces to bind (Namespace + `default` Broker) even if no application sends to them. @default [] */
   readonly namespaces?: readonly string[];
   /** External applications to connect. @default [] */
@@ -122,6 +128,8 @@ export class EventMesh extends Construct implements MeshContext {
   private readonly triggerScope: Construct;
   private readonly bindingScope: Construct;
   private readonly applicationScope: Construct;
+  private readonly issuerProp?: IssuerReference;
+  private issuer?: IssuerReference;
 
   constructor(scope: Construct, id: string, props: EventMeshProps = {}) {
     super(scope, id);
@@ -135,6 +143,7 @@ export class EventMesh extends Construct implements MeshContext {
     const logLevel = requireLogLevel(this, props.logLevel ?? 'info');
     this.defaultChannel = this.requireKind(props.defaultChannel ?? 'nats', 'defaultChannel');
     this.adapterDefaults = props.adapters ?? {};
+    this.issuerProp = props.certificateIssuer;
     this.channelKinds = this.enabledKinds(props);
     this.crds = new EventMeshCrds(this, 'Crds', props.crds);
     if (props.createNamespaces ?? true) this.renderSystemNamespaces();
@@ -192,6 +201,8 @@ export class EventMesh extends Construct implements MeshContext {
           || (props.applications ?? []).some((app) => app.adapter?.workload === 'knative-service'),
       });
     }
+    // Applications the controller renders later take their certificates from the mesh CA.
+    if (this.controller && usesCertManager(this.adapterDefaults.auth)) this.certificateIssuer();
 
     this.bindingScope = new Construct(this, 'Namespaces');
     this.applicationScope = new Construct(this, 'Applications');
@@ -230,6 +241,12 @@ export class EventMesh extends Construct implements MeshContext {
       this.bindings.set(namespace, binding);
     }
     return binding;
+  }
+
+  /** The issuer of adapter certificates; the mesh CA is rendered on first use. */
+  public certificateIssuer(): IssuerReference {
+    this.issuer ??= this.issuerProp ?? renderMeshCa(new Construct(this, 'CertificateAuthority'), this.addressing.integrationNamespace);
+    return this.issuer;
   }
 
   public channelBackend(kind: ChannelKind, requestedBy: string): ChannelBackend {
@@ -330,5 +347,6 @@ export function controllerMeshSettings(props: EventMeshProps, channelKinds: read
     kafka: props.kafka ? kafka : undefined,
     pubsub: props.pubsub,
     adapters: props.adapters,
+    certificateIssuer: props.certificateIssuer,
   })) as Record<string, unknown>;
 }

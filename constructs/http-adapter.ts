@@ -1,7 +1,8 @@
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { ADAPTER_PORT, APPLICATION_LABEL, adapterName, applicationChannelName } from './api';
+import { DEFAULT_ADAPTER_AUTH, renderAdapterAuth, type AdapterAuthOptions, type IssuerReference, type RenderedAdapterAuth } from './adapter-auth';
+import { ADAPTER_PORT, ADAPTER_PROBE_PORT, APPLICATION_LABEL, MESH_CA_ISSUER, adapterName, applicationChannelName } from './api';
 import type { ChannelBackend } from './channel-backend';
 import { configError, shown } from './errors';
 import { meshLabels } from './mesh-labels';
@@ -29,10 +30,34 @@ export interface HttpAdapterOptions extends RuntimeProcessOptions {
    * @default true
    */
   readonly networkPolicy?: boolean;
+  /**
+   * How clients authenticate: `{ mode: 'mtls' }` (client certificates from cert-manager, or
+   * existing Secrets), `{ mode: 'token', secret }` or, explicitly, `{ mode: 'none' }`.
+   * @default { mode: 'mtls' }
+   */
+  readonly auth?: AdapterAuthOptions;
+  /**
+   * Expose the adapter outside the cluster with an Ingress in TLS passthrough (ingress-nginx's
+   * `ssl-passthrough`), so the client certificate reaches the adapter. The host is added to the
+   * serving certificate.
+   * @default - no Ingress
+   */
+  readonly ingress?: AdapterIngressOptions;
+}
+
+export interface AdapterIngressOptions {
+  /** External host name, e.g. `commerce.events.example.com`. */
+  readonly host: string;
+  /** @default "nginx" */
+  readonly className?: string;
 }
 
 export interface HttpAdapterProps extends HttpAdapterOptions {
   readonly application: string;
+  /** The cluster DNS domain (serving certificate names). @default "cluster.local" */
+  readonly clusterDomain?: string;
+  /** The cert-manager issuer. @default - the Issuer "event-mesh-ca" */
+  readonly issuer?: () => IssuerReference;
   /** The integration namespace. */
   readonly namespace: string;
   readonly channel: ChannelBackend;
@@ -53,6 +78,8 @@ const DEFAULT_RESOURCES = {
 export class HttpAdapter extends Construct {
   public readonly name: string;
   public readonly namespace: string;
+  /** The resolved authentication (its mode, whether it serves TLS). */
+  public readonly auth: RenderedAdapterAuth;
 
   constructor(scope: Construct, id: string, props: HttpAdapterProps) {
     super(scope, id);
@@ -65,7 +92,29 @@ export class HttpAdapter extends Construct {
     const replicas = requireInteger(this, `adapter "${this.name}" replicas`, props.replicas ?? 1, 1);
     const processOptions = resolveProcessOptions(this, `adapter "${this.name}"`, props);
     const appLabels = { [APPLICATION_LABEL]: props.application };
+    const auth = props.auth ?? DEFAULT_ADAPTER_AUTH;
+    if (workload === 'knative-service' && (auth as { mode?: unknown }).mode !== 'none') {
+      throw configError(this, `adapter "${this.name}" is a Knative Service, whose queue-proxy ends the client's connection, so auth ${shown((auth as { mode?: unknown }).mode)} cannot see the client certificate or token`,
+        "authenticate at the Knative ingress and set auth: { mode: 'none' } explicitly, or use workload \"deployment\"");
+    }
+    const ingressHost = props.ingress?.host;
+    if (props.ingress && (typeof ingressHost !== 'string' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(ingressHost))) {
+      throw configError(this, `adapter "${this.name}" ingress.host must be a DNS name, got ${shown(ingressHost)}`, 'pass the external host name, e.g. commerce.events.example.com');
+    }
+    this.auth = renderAdapterAuth(this, {
+      application: props.application,
+      namespace: this.namespace,
+      clusterDomain: props.clusterDomain ?? 'cluster.local',
+      auth,
+      issuer: props.issuer ?? (() => ({ name: MESH_CA_ISSUER, kind: 'Issuer' })),
+      extraDnsNames: ingressHost ? [ingressHost] : [],
+      labels: meshLabels(this.name, 'adapter', appLabels),
+    });
+    if (props.ingress && !this.auth.tls) {
+      throw configError(this, `adapter "${this.name}" ingress is TLS passthrough, but the adapter serves plain HTTP (auth ${shown(this.auth.mode)})`, "use auth mtls (or token with a serving certificate), or expose it with your own Ingress");
+    }
     const env = (scope: Construct): Record<string, kplus.EnvValue> => ({
+      ...this.auth.env,
       ...commonRuntimeEnv(props.runtime, processOptions),
       EVENT_MESH_CHANNEL: kplus.EnvValue.fromValue(props.channel.kind),
       APPLICATION_NAME: kplus.EnvValue.fromValue(props.application),
@@ -89,12 +138,16 @@ export class HttpAdapter extends Construct {
         defaultResources: DEFAULT_RESOURCES,
         labels: appLabels,
         serviceAccount: props.channel.adapterServiceAccount,
-        mounts: props.channel.mounts?.(this),
         shutdownGraceSeconds: processOptions.shutdownGraceSeconds,
+        mounts: [...(this.auth.mounts ?? []), ...(props.channel.mounts?.(this) ?? [])],
+        probePort: ADAPTER_PROBE_PORT,
       });
       const service = new kplus.Service(this, 'Service', {
         metadata: { name: this.name, namespace: this.namespace, labels: meshLabels(this.name, 'adapter', appLabels) },
-        ports: [{ name: 'http', port: 80, targetPort: ADAPTER_PORT }],
+        ports: [
+          this.auth.tls ? { name: 'https', port: 443, targetPort: ADAPTER_PORT } : { name: 'http', port: 80, targetPort: ADAPTER_PORT },
+          { name: 'metrics', port: ADAPTER_PROBE_PORT, targetPort: ADAPTER_PROBE_PORT },
+        ],
       });
       for (const [key, value] of Object.entries(deployment.selector)) service.selectLabel(key, value);
 
@@ -109,11 +162,37 @@ export class HttpAdapter extends Construct {
           spec: {
             podSelector: { matchLabels: deployment.selector },
             policyTypes: ['Ingress'],
-            ingress: [{ ports: [{ port: ADAPTER_PORT, protocol: 'TCP' }] }],
+            ingress: [
+              { ports: [{ port: ADAPTER_PORT, protocol: 'TCP' }] },
+              // Probes and metrics: plain HTTP, pods only (kubelet probes are not subject to policies).
+              { from: [{ namespaceSelector: {} }], ports: [{ port: ADAPTER_PROBE_PORT, protocol: 'TCP' }] },
+            ],
           },
         });
       }
+      if (props.ingress) this.renderIngress(props.ingress, appLabels);
     }
+  }
+
+  /** An Ingress in TLS passthrough to the adapter's HTTPS port (ingress-nginx with --enable-ssl-passthrough). */
+  private renderIngress(ingress: AdapterIngressOptions, appLabels: Record<string, string>): void {
+    new ApiObject(this, 'Ingress', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        labels: meshLabels(this.name, 'adapter', appLabels),
+        annotations: { 'nginx.ingress.kubernetes.io/ssl-passthrough': 'true', 'nginx.ingress.kubernetes.io/backend-protocol': 'HTTPS' },
+      },
+      spec: {
+        ingressClassName: ingress.className ?? 'nginx',
+        rules: [{
+          host: ingress.host,
+          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: this.name, port: { name: 'https' } } } }] },
+        }],
+      },
+    });
   }
 
   /**
@@ -154,8 +233,9 @@ export class HttpAdapter extends Construct {
               image: props.image.image,
               imagePullPolicy: props.image.pullPolicy,
               args: ['adapter'],
-              // Knative sets PORT itself; the runtime reads it.
-              env: envList.filter((e) => e.name !== 'PORT'),
+              // Knative sets PORT itself; the runtime reads it. Knative probes the serving port,
+              // so the probes stay there (auth is none here, and without PROBE_PORT they share it).
+              env: envList.filter((e) => e.name !== 'PORT' && e.name !== 'PROBE_PORT'),
               ...(mounts.length ? { volumeMounts: mounts.map((m) => ({ name: m.volume.name, mountPath: m.path, readOnly: true })) } : {}),
               ports: [{ containerPort: ADAPTER_PORT }],
               readinessProbe: { httpGet: { path: '/readyz' } },

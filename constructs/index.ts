@@ -1,3 +1,4 @@
+export * from './adapter-auth';
 export * from './api';
 export * from './application';
 export * from './broker';

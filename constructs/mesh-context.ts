@@ -1,3 +1,4 @@
+import type { IssuerReference } from './adapter-auth';
 import type { ChannelKind, MeshAddressing } from './api';
 import type { ChannelBackend } from './channel-backend';
 import type { HttpAdapterOptions } from './http-adapter';
@@ -20,4 +21,9 @@ export interface MeshContext {
   channelBackend(kind: ChannelKind, requestedBy: string): ChannelBackend;
   /** The namespace's binding (Namespace + `default` Broker), rendered once however many applications share it. */
   bindNamespace(namespace: string): NamespaceBinding;
+  /**
+   * The cert-manager issuer of adapter and client certificates (EventMesh renders its CA on
+   * first use). @default - the Issuer `event-mesh-ca` in the integration namespace, assumed to exist
+   */
+  certificateIssuer?(): IssuerReference;
 }

@@ -51,6 +51,8 @@ export interface RuntimeDeploymentProps {
   readonly mounts?: readonly { readonly path: string; readonly volume: kplus.Volume; readonly readOnly?: boolean }[];
   /** How long the runtime drains on SIGTERM (SHUTDOWN_GRACE), in seconds. */
   readonly shutdownGraceSeconds: number;
+  /** Port of /healthz and /readyz, when not the main one (the adapter's plain-HTTP probe port). @default the main port */
+  readonly probePort?: number;
 }
 
 /**
@@ -68,6 +70,7 @@ export class RuntimeDeployment extends Construct {
     this.selector = selectorLabels(props.name);
     const labels = meshLabels(props.name, props.component, props.labels);
     const resources = resolveResources(this, props.name, props.resources, props.defaultResources);
+    const probePort = props.probePort ?? RUNTIME_PORT;
 
     this.deployment = new kplus.Deployment(this, 'Resource', {
       metadata: { name: props.name, namespace: props.namespace, labels },
@@ -86,10 +89,11 @@ export class RuntimeDeployment extends Construct {
         imagePullPolicy: pullPolicy(props.image.pullPolicy),
         args: [props.command],
         portNumber: RUNTIME_PORT,
+        ...(probePort !== RUNTIME_PORT ? { ports: [{ number: probePort, name: 'probes' }] } : {}),
         envVariables: props.env(this),
-        liveness: kplus.Probe.fromHttpGet('/healthz', { port: RUNTIME_PORT, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
-        readiness: kplus.Probe.fromHttpGet('/readyz', { port: RUNTIME_PORT, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
-        startup: kplus.Probe.fromHttpGet('/healthz', { port: RUNTIME_PORT, periodSeconds: Duration.seconds(2), failureThreshold: 30 }),
+        liveness: kplus.Probe.fromHttpGet('/healthz', { port: probePort, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),
+        readiness: kplus.Probe.fromHttpGet('/readyz', { port: probePort, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
+        startup: kplus.Probe.fromHttpGet('/healthz', { port: probePort, periodSeconds: Duration.seconds(2), failureThreshold: 30 }),
         securityContext: {
           ensureNonRoot: true,
           user: RUNTIME_UID,

@@ -16,7 +16,7 @@ import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, parseGoDuratio
 export type Command = 'adapter' | 'dispatcher' | 'dev' | 'controller' | 'status' | 'graph';
 export const COMMANDS: readonly Command[] = ['adapter', 'dispatcher', 'dev', 'controller', 'status', 'graph'];
 
-type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'urls' | 'depth' | 'logFormat' | 'graphFormat';
+type Kind = 'string' | 'port' | 'int' | 'duration' | 'bool' | 'level' | 'channel' | 'map' | 'url' | 'urls' | 'depth' | 'auth' | 'logFormat' | 'graphFormat';
 
 export interface OptionSpec {
   /** Long flag without the dashes; undefined for env-only options (secrets). */
@@ -62,6 +62,16 @@ export interface CliConfig {
   devNats?: string;
   /** dev: first adapter port (then +1 per application). */
   adapterPort?: number;
+  /** adapter (and dev): how clients authenticate. */
+  auth: 'none' | 'mtls' | 'token';
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  clientCaFile?: string;
+  clientIdentity?: string;
+  tokensFile?: string;
+  trustedProxies?: string[];
+  probePort?: number;
+  webhookAllowedOrigins?: string;
   /** controller: namespace of the adapters and channels. */
   integrationNamespace: string;
   /** controller: JSON file with the mesh settings Applications render with (EventMesh props). */
@@ -119,6 +129,15 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'nats', env: 'EVENT_MESH_DEV_NATS', key: 'devNats', kind: 'urls', defaultText: '— (in-memory channel)', commands: ['dev'], description: 'use NATS JetStream at this URL instead of the in-memory channel' },
   { flag: 'kubeconfig', env: 'KUBECONFIG', key: 'kubeconfig', kind: 'string', defaultText: 'in-cluster service account, else ~/.kube/config', commands: ['dispatcher', 'controller'], description: 'kubeconfig file for the API server (dispatcher: with --routing cluster)' },
   { flag: 'adapter-port', env: 'ADAPTER_PORT', key: 'adapterPort', kind: 'port', defaultText: '--port + 1 (0 when --port is 0)', commands: ['dev'], description: 'port of the first application adapter, +1 for each further one' },
+  { flag: 'auth', env: 'AUTH', key: 'auth', kind: 'auth', defaultText: { adapter: 'mtls', dev: 'none (prints a warning)' }, commands: ['adapter', 'dev'], description: 'client authentication: mtls (client certificate naming the application), token (bearer tokens) or none (dev: mtls generates throwaway certificates)' },
+  { flag: 'tls-cert-file', env: 'TLS_CERT_FILE', key: 'tlsCertFile', kind: 'string', defaultText: '— (required with --auth mtls)', commands: ['adapter'], description: "PEM certificate the adapter serves HTTPS with (reloaded when the file changes); with --auth token optional" },
+  { flag: 'tls-key-file', env: 'TLS_KEY_FILE', key: 'tlsKeyFile', kind: 'string', defaultText: '— (required with --auth mtls)', commands: ['adapter'], description: 'PEM private key of --tls-cert-file' },
+  { flag: 'client-ca-file', env: 'CLIENT_CA_FILE', key: 'clientCaFile', kind: 'string', defaultText: '— (required with --auth mtls)', commands: ['adapter'], description: 'PEM bundle of the CAs whose client certificates are accepted (reloaded when the file changes)' },
+  { flag: 'client-identity', env: 'CLIENT_IDENTITY', key: 'clientIdentity', kind: 'string', defaultText: 'the application name (as CN)', commands: ['adapter'], description: 'identity a client certificate must carry: <name> or cn:<name> (subject CN), uri:<uri> or dns:<name> (SAN)' },
+  { flag: 'tokens-file', env: 'TOKENS_FILE', key: 'tokensFile', kind: 'string', defaultText: '— (required with --auth token)', commands: ['adapter'], description: 'file of accepted bearer tokens, one a line (reloaded when the file changes)' },
+  { flag: 'trusted-proxies', env: 'TRUSTED_PROXIES', key: 'trustedProxies', kind: 'string', defaultText: '— (X-Forwarded-Client-Cert ignored)', commands: ['adapter'], description: 'comma-separated IPs/CIDRs of TLS-terminating proxies whose X-Forwarded-Client-Cert is trusted (--auth mtls)' },
+  { flag: 'probe-port', env: 'PROBE_PORT', key: 'probePort', kind: 'port', defaultText: '9090 (with --auth none: the event port)', commands: ['adapter'], description: 'plain-HTTP port of /healthz, /readyz and /metrics, apart from the authenticated event port' },
+  { flag: 'webhook-allowed-origins', env: 'WEBHOOK_ALLOWED_ORIGINS', key: 'webhookAllowedOrigins', kind: 'string', defaultText: '* (any authenticated sender)', commands: ['adapter'], description: 'comma-separated origins the CloudEvents webhook handshake (OPTIONS, WebHook-Request-Origin) allows' },
   { flag: 'integration-namespace', env: 'INTEGRATION_NAMESPACE', key: 'integrationNamespace', kind: 'string', defaultText: DEFAULT_INTEGRATION_NAMESPACE, commands: ['controller'], description: 'namespace of the application adapters and channels' },
   { flag: 'mesh-config', env: 'MESH_CONFIG', key: 'meshConfig', kind: 'string', defaultText: '— (EventMesh defaults)', commands: ['controller'], description: 'JSON file of the mesh settings Applications are rendered with (the EventMesh construct mounts it)' },
   { flag: 'field-manager', env: 'FIELD_MANAGER', key: 'fieldManager', kind: 'string', defaultText: 'event-mesh-controller', commands: ['controller'], description: 'server-side apply field manager' },
@@ -139,7 +158,7 @@ export const OPTIONS: readonly OptionSpec[] = [
 const DEFAULTS: Record<Command, Partial<Record<keyof CliConfig, string>>> = {
   adapter: {},
   dispatcher: {},
-  dev: { channel: 'inmemory', host: '127.0.0.1', logFormat: 'pretty' },
+  dev: { channel: 'inmemory', host: '127.0.0.1', auth: 'none', logFormat: 'pretty' },
   controller: {},
   status: {},
   graph: {},
@@ -162,6 +181,7 @@ const BASE_DEFAULTS: Partial<Record<keyof CliConfig, string>> = {
   clusterDomain: 'cluster.local',
   shutdownGraceMs: '25s',
   ackWaitMs: '30s',
+  auth: 'mtls',
   integrationNamespace: DEFAULT_INTEGRATION_NAMESPACE,
   fieldManager: 'event-mesh-controller',
   leaseName: 'event-mesh-controller',
@@ -197,7 +217,7 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
   switch (spec.kind) {
     case 'string':
       if (raw.trim() === '') throw bad('a non-empty value');
-      return spec.key === 'kafkaBrokers' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
+      return spec.key === 'kafkaBrokers' || spec.key === 'trustedProxies' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
     case 'port': {
       if (!/^\d+$/.test(raw.trim()) || Number(raw) > 65535) throw bad('a port number from 0 to 65535');
       return Number(raw);
@@ -219,6 +239,9 @@ function convert(spec: OptionSpec, raw: string, where: string): unknown {
     }
     case 'level':
       if (!LEVELS.includes(raw.trim())) throw bad(LEVELS.join(', '));
+      return raw.trim();
+    case 'auth':
+      if (!['none', 'mtls', 'token'].includes(raw.trim())) throw bad('none, mtls or token');
       return raw.trim();
     case 'graphFormat':
       if (!['mermaid', 'dot'].includes(raw.trim())) throw bad('mermaid or dot');
@@ -323,6 +346,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (command === 'adapter' && !cfg.application) {
     throw new UsageError('event-mesh adapter: --application (or APPLICATION_NAME) is required: the name of the application whose events this adapter receives');
   }
+  checkAuthFlags(command, cfg);
   if (cfg.channel === 'kafka' && command !== 'dev' && (!cfg.kafkaBrokers || cfg.kafkaBrokers.length === 0)) {
     throw new UsageError(`event-mesh ${command}: --channel kafka needs --kafka-brokers (or KAFKA_BROKERS), e.g. my-ns.servicebus.windows.net:9093`);
   }
@@ -337,6 +361,41 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     cfg.natsUrl = cfg.devNats;
   }
   return { command, help: false, version: false, positionals: parsed.positionals, config: cfg };
+}
+
+/** The file flags an auth mode needs; a clear error naming the missing ones. */
+function checkAuthFlags(command: Command, cfg: CliConfig): void {
+  if (command === 'dev') {
+    if (cfg.auth === 'token') throw new UsageError('event-mesh dev: --auth must be none or mtls (mtls generates throwaway certificates), got "token"');
+    return;
+  }
+  if (command !== 'adapter') return;
+  const flag = (key: keyof CliConfig) => OPTIONS.find((o) => o.key === key)!;
+  const missing = (keys: (keyof CliConfig)[]) => keys.filter((k) => cfg[k] === undefined).map(flag);
+  const say = (specs: OptionSpec[], why: string) => {
+    if (specs.length === 0) return;
+    throw new UsageError(`event-mesh adapter: ${why} needs ${specs.map((s) => `--${s.flag}`).join(', ')} (or ${specs.map((s) => s.env).join(', ')}): ` +
+      'mount the Secret with the certificate files and point the flags at them, or pass --auth none to run without authentication (development only)');
+  };
+  if (cfg.auth === 'mtls') say(missing(['tlsCertFile', 'tlsKeyFile', 'clientCaFile']), '--auth mtls (the default)');
+  if (cfg.auth === 'token') {
+    say(missing(['tokensFile']), '--auth token');
+    if ((cfg.tlsCertFile === undefined) !== (cfg.tlsKeyFile === undefined)) say(missing(['tlsCertFile', 'tlsKeyFile']), '--auth token with HTTPS');
+  }
+}
+
+/** The adapter's `auth` option from the parsed flags (checkAuthFlags ran). */
+export function adapterAuthFromCli(cfg: CliConfig): import('./adapter').AdapterAuth {
+  if (cfg.auth === 'none') return { mode: 'none' };
+  if (cfg.auth === 'token') return { mode: 'token', tokensFile: cfg.tokensFile!, certFile: cfg.tlsCertFile, keyFile: cfg.tlsKeyFile };
+  return {
+    mode: 'mtls',
+    certFile: cfg.tlsCertFile!,
+    keyFile: cfg.tlsKeyFile!,
+    clientCaFile: cfg.clientCaFile!,
+    ...(cfg.clientIdentity ? { clientIdentity: cfg.clientIdentity } : {}),
+    ...(cfg.trustedProxies?.length ? { trustedProxies: cfg.trustedProxies } : {}),
+  };
 }
 
 const SUMMARY: Record<Command, string> = {
@@ -475,6 +534,9 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
       maxBodyBytes: cfg.maxBodyBytes,
       shutdownGraceMs: cfg.shutdownGraceMs,
       channel: channelConfigFromCli(cfg),
+      auth: adapterAuthFromCli(cfg),
+      probePort: cfg.probePort,
+      ...(cfg.webhookAllowedOrigins ? { webhookAllowedOrigins: cfg.webhookAllowedOrigins.split(',').map((o) => o.trim()).filter(Boolean) } : {}),
       maxJsonDepth: cfg.maxJsonDepth,
     },
     { channel, logger, registry },

@@ -62,6 +62,8 @@ export const CONTROLLER_RESOURCES = {
   networkPolicy: r('networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies'),
   podDisruptionBudget: r('policy/v1', 'PodDisruptionBudget', 'poddisruptionbudgets'),
   knativeService: r('serving.knative.dev/v1', 'Service', 'services'),
+  /** The adapters' serving and client certificates (adapter auth mtls via cert-manager). */
+  certificate: r('cert-manager.io/v1', 'Certificate', 'certificates'),
   lease: r('coordination.k8s.io/v1', 'Lease', 'leases'),
 } as const;
 
@@ -90,6 +92,7 @@ export const CONTROLLER_ACCESS: readonly ControllerAccessRule[] = [
   { resource: R.networkPolicy, scope: 'integration', calls: ['apply'] },
   { resource: R.podDisruptionBudget, scope: 'integration', calls: ['apply'] },
   { resource: R.knativeService, scope: 'integration', calls: ['watch', 'apply'], knativeServingOnly: true },
+  { resource: R.certificate, scope: 'integration', calls: ['apply'] },
   { resource: R.lease, scope: 'system', calls: ['lease'] },
 ];
 

@@ -23,6 +23,8 @@ export const NATS_SERVICE = 'event-mesh-nats';
 export const NATS_HEADLESS_SERVICE = `${NATS_SERVICE}-headless`;
 export const NATS_CLIENT_PORT = 4222;
 export const ADAPTER_PORT = 8080;
+/** The adapter's plain-HTTP port of /healthz, /readyz and /metrics (the event port may be HTTPS). */
+export const ADAPTER_PROBE_PORT = 9090;
 export const DISPATCHER_PORT = 8080;
 
 function resolved(a: MeshAddressing = {}) {
@@ -43,10 +45,33 @@ export function adapterName(application: string): string {
   return `${application}-adapter`;
 }
 
-/** The URL an external application posts CloudEvents to. */
-export function adapterEventsUrl(application: string, addressing?: MeshAddressing): string {
+/**
+ * The URL an external application posts CloudEvents to: `https://…` (Service port 443) when
+ * the adapter serves TLS (auth mtls, or token with a certificate), `http://…` (port 80) otherwise.
+ */
+export function adapterEventsUrl(application: string, addressing?: MeshAddressing, tls = false): string {
   const a = resolved(addressing);
-  return `${serviceUrl(adapterName(application), a.integrationNamespace, addressing)}/events`;
+  const url = `${serviceUrl(adapterName(application), a.integrationNamespace, addressing)}/events`;
+  return tls ? url.replace(/^http:/, 'https:') : url;
+}
+
+/** Adapter authentication objects: the mesh CA (cert-manager) and per application the Secrets. */
+export const MESH_SELF_SIGNED_ISSUER = 'event-mesh-selfsigned';
+export const MESH_CA_ISSUER = 'event-mesh-ca';
+export const MESH_CA_SECRET = 'event-mesh-ca';
+/** Where the adapter's serving certificate Secret (tls.crt, tls.key, ca.crt) is mounted. */
+export const ADAPTER_TLS_MOUNT_PATH = '/etc/event-mesh/tls';
+/** Where a separate client CA Secret is mounted (when not the serving Secret's ca.crt). */
+export const ADAPTER_CLIENT_CA_MOUNT_PATH = '/etc/event-mesh/client-ca';
+/** Where the tokens Secret is mounted. */
+export const ADAPTER_TOKENS_MOUNT_PATH = '/etc/event-mesh/tokens';
+/** The adapter's serving certificate Secret (cert-manager Certificate of the same name). */
+export function adapterServingSecretName(application: string): string {
+  return `${adapterName(application)}-tls`;
+}
+/** The Secret with the client certificate an application's external system presents. */
+export function applicationClientSecretName(application: string): string {
+  return `${application}-client-tls`;
 }
 
 /** Broker ingress, as Knative's multi-tenant broker addresses it: `/<namespace>/<broker>`. */

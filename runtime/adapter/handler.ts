@@ -11,8 +11,10 @@ import { adoptTraceContext, decodeHttpEvents, EventValidationError, toChannelByt
 import type { CloudEventJson } from '../cloudevents';
 import { BodyTooLargeError, readBody, RequestAbortedError, sendError, sendJson } from '../http';
 import type { Logger, Registry } from '../observability';
+import type { AuthDecision } from './auth';
 import { legacyError, LegacyRequestError, legacyToCloudEvent } from './legacy';
 import type { AdapterMetrics } from './metrics';
+import { webhookHandshake } from './webhook';
 
 export interface AdapterHandlerContext {
   readonly application: string;
@@ -28,6 +30,14 @@ export interface AdapterHandlerContext {
   isClosing(): boolean;
   /** The channel topic has been created. */
   isTopicReady(): boolean;
+  /** Authentication of the event endpoints (POST and OPTIONS); undefined lets every request in. */
+  authorize?(req: IncomingMessage): AuthDecision | undefined;
+  /** Origins the webhook handshake (OPTIONS) allows; `*` for all. @default ["*"] */
+  readonly webhookAllowedOrigins?: readonly string[];
+  /** Serve /healthz, /readyz and /metrics here too. @default true */
+  readonly probes?: boolean;
+  /** Where the probes are served instead (named in the 404 when `probes` is false). */
+  probeUrl?(): string | undefined;
 }
 
 /** A request handler for one adapter; it rejects only on unexpected errors (the server answers 500). */
@@ -149,21 +159,57 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
     sendJson(res, 200, { 'event-id': ev.id });
   };
 
+  /** True when the request may go on; otherwise the refusal is sent and counted. */
+  const authorized = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const decision = ctx.authorize?.(req);
+    if (!decision || decision.allow) return true;
+    req.resume();
+    metrics.rejected.inc({ reason: decision.reason });
+    sendJson(res, decision.status, decision.body, decision.headers);
+    return false;
+  };
+
+  const handleOptions = (req: IncomingMessage, res: ServerResponse): void => {
+    req.resume();
+    const answer = webhookHandshake(req.headers, ctx.webhookAllowedOrigins ?? ['*']);
+    if (answer.body) {
+      metrics.rejected.inc({ reason: 'origin_not_allowed' });
+      sendJson(res, answer.status, answer.body, answer.headers);
+      return;
+    }
+    res.writeHead(answer.status, { ...answer.headers, 'content-length': 0 });
+    res.end();
+  };
+
+  const probesHere = ctx.probes ?? true;
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
-    const closing = ctx.isClosing();
-    if (closing) res.setHeader('connection', 'close');
+    if (ctx.isClosing()) res.setHeader('connection', 'close');
     switch (path) {
       case '/':
       case '/events':
-        if (method !== 'POST') return methodNotAllowed(req, res, 'POST');
-        return handleEvents(req, res);
+        if (method === 'OPTIONS') return authorized(req, res) ? handleOptions(req, res) : undefined;
+        if (method !== 'POST') return methodNotAllowed(req, res, 'POST, OPTIONS');
+        return authorized(req, res) ? handleEvents(req, res) : undefined;
       case '/v1/events':
         if (method !== 'POST') return methodNotAllowed(req, res, 'POST');
-        return handleLegacy(req, res);
+        return authorized(req, res) ? handleLegacy(req, res) : undefined;
+      default:
+        if (probesHere) return probe(path, method, req, res);
+        req.resume();
+        return sendError(res, 404, 'not_found', PROBE_PATHS.includes(path)
+          ? `${path} is served on the probe port${ctx.probeUrl?.() ? ` (${ctx.probeUrl()}${path})` : ''}, apart from the authenticated event endpoints`
+          : notFound(path));
+    }
+  };
+
+  const probe = async (path: string, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const closing = ctx.isClosing();
+    switch (path) {
       case '/healthz':
         if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(req, res, 'GET, HEAD');
         req.resume();
@@ -186,7 +232,7 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
       }
       default:
         req.resume();
-        return sendError(res, 404, 'not_found', `no endpoint ${JSON.stringify(path)}: post events to /events (CloudEvents) or /v1/events (legacy)`);
+        return sendError(res, 404, 'not_found', probesHere ? notFound(path) : `no endpoint ${JSON.stringify(path)} on the probe port: it serves ${PROBE_PATHS.join(', ')}`);
     }
   };
 
@@ -196,4 +242,23 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
   };
 
   return route;
+}
+
+const PROBE_PATHS = ['/healthz', '/readyz', '/metrics'];
+
+function notFound(path: string): string {
+  return `no endpoint ${JSON.stringify(path)}: post events to /events (CloudEvents) or /v1/events (legacy)`;
+}
+
+/** The handler of the plain-HTTP probe port: /healthz, /readyz and /metrics only. */
+export function createProbeHandler(ctx: AdapterHandlerContext): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const route = createAdapterHandler({ ...ctx, probes: true, authorize: undefined });
+  return async (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (PROBE_PATHS.includes(path)) return route(req, res);
+    req.resume();
+    sendError(res, 404, 'not_found', `no endpoint ${JSON.stringify(path)} on the probe port: it serves ${PROBE_PATHS.join(', ')}; events go to the adapter's main port`);
+  };
 }

@@ -8,8 +8,12 @@
  *   server.ts   startAdapter(): channel start-up, listening, graceful close (I/O)
  *   handler.ts  routing, decoding, publishing, error mapping
  *   metrics.ts  the adapter's Prometheus metrics
+ *   auth.ts     authentication decisions (pure); authenticator.ts feeds them from requests and files
+ *   webhook.ts  the CloudEvents webhook OPTIONS handshake (pure)
  *   legacy.ts   the legacy Event Service API (pure)
  */
-export { startAdapter, DEFAULT_MAX_BODY_BYTES, DEFAULT_SHUTDOWN_GRACE_MS } from './server';
+export { startAdapter, DEFAULT_MAX_BODY_BYTES, DEFAULT_PROBE_PORT, DEFAULT_SHUTDOWN_GRACE_MS } from './server';
 export type { AdapterOptions, AdapterDeps, AdapterHandle } from './server';
+export { AUTH_MODES } from './authenticator';
+export type { AdapterAuth, AuthMode } from './authenticator';
 export { legacyToCloudEvent, LegacyRequestError } from './legacy';

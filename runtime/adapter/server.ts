@@ -8,9 +8,11 @@
  *   await adapter.close();
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   ADAPTER_PORT,
+  ADAPTER_PROBE_PORT,
   applicationChannelName,
   channelTopic,
   DEFAULT_INTEGRATION_NAMESPACE,
@@ -21,7 +23,8 @@ import { isUriReference } from '../cloudevents';
 import { answerClientError, sendError } from '../http';
 import { createLogger, createMetricsRegistry } from '../observability';
 import type { Logger, Registry } from '../observability';
-import { createAdapterHandler } from './handler';
+import { createAuthenticator, type AdapterAuth } from './authenticator';
+import { createAdapterHandler, createProbeHandler } from './handler';
 import { metricsIn } from './metrics';
 
 export interface AdapterOptions {
@@ -47,6 +50,20 @@ export interface AdapterOptions {
   readonly requestTimeoutMs?: number;
   /** Deadline for the request headers (slowloris). @default 10000 */
   readonly headersTimeoutMs?: number;
+  /**
+   * How clients authenticate: mutual TLS, bearer tokens, or explicitly none. Required, so
+   * that no caller gets an open adapter by leaving it out.
+   */
+  readonly auth: AdapterAuth;
+  /**
+   * Plain-HTTP port of /healthz, /readyz and /metrics (0 picks a free one).
+   * @default 9090 when auth is mtls or token; with auth none the main port serves them
+   */
+  readonly probePort?: number;
+  /** How often mounted certificate and token files are compared besides file events, in ms. @default 1000 */
+  readonly reloadPollMs?: number;
+  /** Origins the CloudEvents webhook handshake (OPTIONS) allows; "*" for any authenticated sender. @default ["*"] */
+  readonly webhookAllowedOrigins?: readonly string[];
   /** Deepest nesting of arrays and objects in a JSON body; deeper gets 400. @default 64 */
   readonly maxJsonDepth?: number;
 }
@@ -60,9 +77,14 @@ export interface AdapterDeps {
 }
 
 export interface AdapterHandle {
-  /** `http://127.0.0.1:<port>` (or the host it listens on). */
+  /** `http(s)://127.0.0.1:<port>` (or the host it listens on). */
   readonly url: string;
   readonly port: number;
+  /** `http://127.0.0.1:<probePort>`: /healthz, /readyz and /metrics (the main url when they share its port). */
+  readonly probeUrl: string;
+  readonly probePort: number;
+  /** Certificate, CA and token reloads applied since start. */
+  reloads(): number;
   /** The channel topic events are stored on. */
   readonly topic: string;
   readonly channel: Channel;
@@ -72,6 +94,7 @@ export interface AdapterHandle {
 
 export const DEFAULT_MAX_BODY_BYTES = 65_536;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 25_000;
+export const DEFAULT_PROBE_PORT = ADAPTER_PROBE_PORT;
 
 /** Start an adapter. Resolves once it listens (the channel may still be connecting: /readyz says). */
 export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = {}): Promise<AdapterHandle> {
@@ -80,6 +103,9 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     throw new Error(`application must be a non-empty name usable as CloudEvents source (e.g. "commerce"), got ${JSON.stringify(application)}`);
   }
   const logger = deps.logger ?? createLogger({ name: 'adapter' });
+  // Files first: a missing certificate fails the start before anything connects.
+  const auth = createAuthenticator(options.auth, { application, logger, reloadPollMs: options.reloadPollMs });
+  const separateProbes = auth.mode !== 'none' || options.probePort !== undefined;
   const registry = deps.registry ?? createMetricsRegistry();
   const metrics = metricsIn(registry);
   const ownsChannel = !deps.channel;
@@ -124,19 +150,23 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     metrics,
     isClosing: () => closing,
     isTopicReady: () => topicReady,
+    authorize: (req) => auth.check(req),
+    webhookAllowedOrigins: options.webhookAllowedOrigins,
+    probes: !separateProbes,
+    probeUrl: () => probeUrl,
   });
+  let probeUrl: string | undefined;
 
   const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  const server = http.createServer(
-    {
-      requestTimeout: options.requestTimeoutMs ?? 30_000,
-      headersTimeout,
-      // How often Node enforces the two timeouts above (its default is 30 s).
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 2))),
-      keepAliveTimeout: 5_000,
-      maxHeaderSize: 16 * 1024,
-    },
-    (req, res) => {
+  const httpOptions: http.ServerOptions = {
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    headersTimeout,
+    // How often Node enforces the two timeouts above (its default is 30 s).
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 2))),
+    keepAliveTimeout: 5_000,
+    maxHeaderSize: 16 * 1024,
+  };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       inFlight++;
       res.once('close', () => {
         inFlight--;
@@ -146,20 +176,55 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
         if (!res.headersSent) sendError(res, 500, 'internal_error', 'internal error; retry later');
         else res.destroy();
       });
-    },
-  );
+  };
+  const server: http.Server = auth.tlsOptions ? https.createServer({ ...httpOptions, ...auth.tlsOptions }, onRequest) : http.createServer(httpOptions, onRequest);
+  if (auth.tlsOptions) {
+    auth.attach(server as https.Server);
+    // No (or an untrusted, expired) client certificate: the handshake fails; count it.
+    server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+      metrics.rejected.inc({ reason: 'tls_handshake_failed' });
+      logger.debug({ err: err.message, code: err.code }, 'TLS handshake failed');
+    });
+  }
   server.on('clientError', answerClientError(logger));
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? ADAPTER_PORT, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
+  const listen = (srv: http.Server, port: number) => new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, options.host ?? '0.0.0.0', () => {
+      srv.off('error', reject);
       resolve();
     });
   });
+  const probeServer = separateProbes ? http.createServer(httpOptions, (req, res) => {
+    probeRoute(req, res).catch((e) => {
+      logger.error({ err: (e as Error)?.message ?? String(e), url: req.url }, 'probe request failed');
+      if (!res.headersSent) sendError(res, 500, 'internal_error', 'internal error; retry later');
+      else res.destroy();
+    });
+  }) : undefined;
+  const probeRoute = createProbeHandler({
+    application, channel, topic, maxBodyBytes, logger, registry, metrics,
+    isClosing: () => closing,
+    isTopicReady: () => topicReady,
+  });
+  try {
+    await listen(server, options.port ?? ADAPTER_PORT);
+    if (probeServer) await listen(probeServer, options.probePort ?? ADAPTER_PROBE_PORT);
+  } catch (e) {
+    server.close();
+    auth.close();
+    closing = true;
+    await preparing.catch(() => undefined);
+    if (ownsChannel) await channel.close();
+    throw e;
+  }
   const port = (server.address() as AddressInfo).port;
+  const probePort = probeServer ? (probeServer.address() as AddressInfo).port : port;
   const host = options.host && options.host !== '0.0.0.0' && options.host !== '::' ? options.host : '127.0.0.1';
-  logger.info({ port, application, topic, channel: channel.kind }, 'adapter listening');
+  const hostPart = host.includes(':') ? `[${host}]` : host;
+  const url = `${auth.tlsOptions ? 'https' : 'http'}://${hostPart}:${port}`;
+  probeUrl = probeServer ? `http://${hostPart}:${probePort}` : url;
+  logger.info({ port, probePort, auth: auth.mode, tls: !!auth.tlsOptions, application, topic, channel: channel.kind }, 'adapter listening');
 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -167,6 +232,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     closing = true;
     closed = (async () => {
       const stopped = new Promise<void>((r) => server.close(() => r()));
+      auth.close();
       server.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (inFlight > 0 && Date.now() < deadline) {
@@ -175,6 +241,12 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
       }
       server.closeAllConnections();
       await stopped;
+      // The probes answer (/readyz 503) until the event port has drained.
+      if (probeServer) {
+        const probesStopped = new Promise<void>((r) => probeServer.close(() => r()));
+        probeServer.closeAllConnections();
+        await probesStopped;
+      }
       await preparing.catch(() => undefined);
       if (ownsChannel) await channel.close();
       logger.info({ application }, 'adapter stopped');
@@ -182,5 +254,5 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
     return closed;
   };
 
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, topic, channel, close };
+  return { url, port, probeUrl, probePort, topic, channel, reloads: () => auth.reloads(), close };
 }

@@ -23,6 +23,7 @@ import type { Logger } from '../observability';
 import { discoverApplications, findUnmappedServices, parseServiceMap } from './discovery';
 import type { DevApplication } from './discovery';
 import { DEV_READ_OPTIONS, devContext, missingDirMessage } from './context';
+import { prepareDevAuth } from './dev-auth';
 import { devObjectSet } from './object-set';
 import type { DevObjectSet } from './object-set';
 import { statusRows, statusSummary } from './status-table';
@@ -67,6 +68,8 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   const ctx = devContext(cfg);
   const serviceOverrides = parseServiceMap(cfg.map);
   const host = cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host;
+  // Plain HTTP unless --auth mtls: then a throwaway CA and certificates in a temp dir.
+  const devAuth = await prepareDevAuth(cfg.auth === 'mtls' ? 'mtls' : 'none');
 
   // Changes seen while starting up wait until the first wiring is done.
   let markWired!: () => void;
@@ -97,6 +100,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   const giveUp = async () => {
     markWired();
     await watcher.stop();
+    devAuth.remove();
   };
   const channel = await createChannel(channelConfigFromCli(cfg), { logger, name: 'event-mesh-dev' });
   const dispatcher = await startDispatcher(
@@ -156,13 +160,15 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
           host: cfg.host,
           maxBodyBytes: cfg.maxBodyBytes,
           shutdownGraceMs: cfg.shutdownGraceMs,
+          auth: await devAuth.authFor(app.name),
+          ...(cfg.auth === 'mtls' ? { probePort: 0 } : {}),
           maxJsonDepth: cfg.maxJsonDepth,
         },
         { channel, logger, registry: adapterRegistry },
       );
       adapters.set(app.name, adapter);
       running.set(app.name, { app, slot });
-      lines.push(`application ${app.name}: http://${host}:${adapter.port}/events`);
+      lines.push(devAuth.lineFor(app.name, adapter.url));
     }
     return lines;
   };
@@ -210,6 +216,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
   }
   current = reconcileWithAdapters(initial.objects);
   out(`event-mesh dev: ${dir} on the ${channel.kind === 'inmemory' ? 'in-memory channel' : `${channel.kind} channel`}`);
+  for (const note of devAuth.notes) out(note);
   if (running.size === 0) out('no applications found (no HTTPSource or Application objects in the manifests)');
   for (const line of adapterLines) out(line);
   for (const line of routingLines(undefined, [])) out(line);
@@ -261,6 +268,7 @@ export async function startDev(options: DevOptions): Promise<DevHandle> {
         await chain;
         await Promise.all([...adapters.values()].map((a) => a.close()));
         await dispatcher.close(cfg.shutdownGraceMs);
+        devAuth.remove();
       })();
       return closing;
     },

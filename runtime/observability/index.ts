@@ -10,6 +10,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export { formatLogRecord, prettyStream } from './pretty';
 export type { Logger } from 'pino';
+export { redactUrlCredentials } from './redact';
 export type { Registry } from 'prom-client';
 
 export interface LoggerFactoryOptions {

@@ -98,7 +98,7 @@ export const CONFIG_KEYS = [
   'dataPlane', 'adapters', 'kubeContext', 'azure', 'gcp',
 ] as const;
 
-const APPLICATION_KEYS = ['name', 'namespaces', 'channel', 'description', 'labels', 'events', 'adapter'];
+const APPLICATION_KEYS = ['name', 'namespaces', 'channel', 'description', 'labels', 'events', 'adapter', 'auth'];
 const TRIGGER_KEYS = ['name', 'namespace', 'broker', 'filter', 'filters', 'subscriber', 'delivery', 'requireBroker', 'labels'];
 const NATS_KEYS = ['image', 'replicas', 'persistence', 'resources', 'channel', 'networkPolicy'];
 /** The program runs Kafka on Event Hubs: the provider and the Secret are its business. */
@@ -272,7 +272,7 @@ export function readProgramConfig(source: ConfigSource, allKeys?: readonly strin
   const image = r.record('image', r.object('image', '.tag'), IMAGE_KEYS) as RuntimeImageOptions | undefined;
   const logLevel = r.oneOf('logLevel', r.string('logLevel'), LOG_LEVELS, undefined);
   const dataPlane = r.record('dataPlane', r.object('dataPlane', '.replicas'), ['replicas', 'resources', 'networkPolicy']);
-  const adapters = r.record('adapters', r.object('adapters', '.replicas'), ['workload', 'replicas', 'resources', 'networkPolicy']);
+  const adapters = r.record('adapters', r.object('adapters', '.replicas'), ['workload', 'replicas', 'resources', 'networkPolicy', 'auth', 'ingress']);
   const kubeContext = r.string('kubeContext');
 
   const usesKafka = channel === 'kafka' || applications.some((a) => a.channel === 'kafka');

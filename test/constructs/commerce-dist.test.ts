@@ -4,7 +4,7 @@
  */
 import { Testing } from 'cdk8s';
 import {
-  ADAPTER_PORT, BROKER_CLASS, BROKER_CLASS_ANNOTATION, BROKER_INGRESS_SERVICE, CHANNEL_KIND_ANNOTATION, INJECTION_LABELS,
+  ADAPTER_PORT, ADAPTER_PROBE_PORT, BROKER_CLASS, BROKER_CLASS_ANNOTATION, BROKER_INGRESS_SERVICE, CHANNEL_KIND_ANNOTATION, INJECTION_LABELS,
   NATS_SERVICE, ROUTING_MOUNT_PATH, adapterName,
 } from '../../constructs';
 import { buildCommerceChart } from '../../examples/commerce/main';
@@ -93,7 +93,8 @@ test('the adapter Deployment and Service in kyma-integration, with the applicati
     NATS_URL: 'nats://event-mesh-nats.event-mesh-system.svc.cluster.local:4222',
   });
   const service = find(dist, 'Service', 'commerce-adapter', 'kyma-integration');
-  expect(spec(service).ports).toEqual([{ name: 'http', port: 80, targetPort: ADAPTER_PORT }]);
+  // mTLS by default: HTTPS on 443; probes and metrics on their own plain-HTTP port.
+  expect(spec(service).ports).toEqual([{ name: 'https', port: 443, targetPort: ADAPTER_PORT }, { name: 'metrics', port: ADAPTER_PROBE_PORT, targetPort: ADAPTER_PROBE_PORT }]);
   expect(spec(service).selector).toEqual(spec(deployment).selector.matchLabels);
 });
 
@@ -151,12 +152,13 @@ test('the dispatcher: broker ingress 80 → 8080, routing from the cluster, prob
 });
 
 test('both runtime workloads: /healthz and /readyz probes, requests and limits, read-only root with an emptyDir /tmp, a PDB', () => {
-  for (const [name, ns] of [['event-mesh-dispatcher', 'event-mesh-system'], ['commerce-adapter', 'kyma-integration']]) {
+  // The adapter's probes are on its plain-HTTP probe port (its event port is HTTPS).
+  for (const [name, ns, probePort] of [['event-mesh-dispatcher', 'event-mesh-system', 8080], ['commerce-adapter', 'kyma-integration', ADAPTER_PROBE_PORT]] as const) {
     const pod = spec(find(dist, 'Deployment', name, ns)).template.spec;
     const container = pod.containers[0];
-    expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
-    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 8080 });
-    expect(container.startupProbe.httpGet).toMatchObject({ path: '/healthz', port: 8080 });
+    expect(container.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: probePort });
+    expect(container.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: probePort });
+    expect(container.startupProbe.httpGet).toMatchObject({ path: '/healthz', port: probePort });
     expect(Object.keys(container.resources.requests).sort()).toEqual(['cpu', 'memory']);
     expect(Object.keys(container.resources.limits).sort()).toEqual(['cpu', 'memory']);
     expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });

@@ -40,9 +40,10 @@ describe('inside a user\'s own Chart', () => {
   });
 
   test('exposes the adapter and broker ingress URLs from api/wiring', () => {
-    expect(mesh.adapterUrls).toEqual({ storefront: adapterEventsUrl('storefront') });
+    expect(mesh.adapterUrls).toEqual({ storefront: adapterEventsUrl('storefront', undefined, true) });
     expect(mesh.brokerIngressUrls).toEqual({ 'shop/default': brokerIngressUrl('shop', 'default') });
-    expect(mesh.adapterUrls.storefront).toBe('http://storefront-adapter.kyma-integration.svc.cluster.local/events');
+    // mTLS by default: the adapter serves HTTPS.
+    expect(mesh.adapterUrls.storefront).toBe('https://storefront-adapter.kyma-integration.svc.cluster.local/events');
   });
 });
 
@@ -71,7 +72,7 @@ test('props are plain data: a JSON round trip (as a Pulumi component would pass 
   };
   const direct = render(props);
   expect(render(JSON.parse(JSON.stringify(props)))).toEqual(direct);
-  expect(direct.adapterUrls).toEqual({ crm: 'http://crm-adapter.mesh-integration.svc.corp.local/events' });
+  expect(direct.adapterUrls).toEqual({ crm: 'https://crm-adapter.mesh-integration.svc.corp.local/events' });
   expect(direct.brokerIngressUrls).toEqual({ 'sales/default': 'http://event-mesh-broker-ingress.mesh-system.svc.corp.local/sales/default' });
   expect(spec(find(direct.json, 'Deployment', 'event-mesh-dispatcher')).template.spec.containers[0].image).toBe('registry.corp/event-mesh:1.2.3');
 });
@@ -135,13 +136,19 @@ test('addApplication, addTrigger and bindNamespace after construction', () => {
 
 test('an adapter as a Knative Service', () => {
   const chart = new Chart(Testing.app(), 'c');
-  new EventMesh(chart, 'mesh', { applications: [{ name: 'shop', adapter: { workload: 'knative-service' } }] });
+  // Knative's queue-proxy ends the client connection: the adapter cannot check certificates, so auth none must be explicit.
+  expect(() => new EventMesh(new Chart(Testing.app(), 'c'), 'mesh', { applications: [{ name: 'shop', adapter: { workload: 'knative-service' } }] }))
+    .toThrow(/is a Knative Service, whose queue-proxy ends the client's connection.*set auth: \{ mode: 'none' \} explicitly.*at c\/mesh\/Applications\/shop\/Adapter/);
+  new EventMesh(chart, 'mesh', { applications: [{ name: 'shop', auth: { mode: 'none' }, adapter: { workload: 'knative-service' } }] });
   const manifests = synth(chart);
   const ksvc = find(manifests, 'Service', 'shop-adapter');
   expect(ksvc.apiVersion).toBe('serving.knative.dev/v1');
   const container = spec(ksvc).template.spec.containers[0];
   expect(container.args).toEqual(['adapter']);
   expect(container.env).toEqual(expect.arrayContaining([{ name: 'APPLICATION_NAME', value: 'shop' }]));
+  // Knative probes the serving port: the probes must stay on it.
+  expect(container.env).toEqual(expect.arrayContaining([{ name: 'AUTH', value: 'none' }]));
+  expect(container.env.map((e: { name: string }) => e.name)).not.toContain('PROBE_PORT');
   expect(manifests.filter((m) => m.kind === 'Deployment' && m.metadata!.name === 'shop-adapter')).toHaveLength(0);
   expect(validateManifests(manifests)).toBe(manifests.length);
 });
@@ -200,7 +207,11 @@ describe('least privilege', () => {
     }]);
     expect(policy('event-mesh-dispatcher', 'event-mesh-system').ingress.map((r: any) => r.from)).toEqual([[{ namespaceSelector: {}, ...meshPods }]]);
     // No `from`: every source, pods or not (a peer would leave out node IPs and external clients).
-    expect(policy('shop-adapter', 'kyma-integration').ingress).toEqual([{ ports: [{ port: 8080, protocol: 'TCP' }] }]);
+    // The probe/metrics port (plain HTTP) only from pods.
+    expect(policy('shop-adapter', 'kyma-integration').ingress).toEqual([
+      { ports: [{ port: 8080, protocol: 'TCP' }] },
+      { from: [{ namespaceSelector: {} }], ports: [{ port: 9090, protocol: 'TCP' }] },
+    ]);
     for (const np of all(manifests, 'NetworkPolicy')) expect(spec(np).policyTypes).toEqual(['Ingress']);
     // Each policy selects exactly the pods of its workload.
     expect(policy('event-mesh-nats', 'event-mesh-system').podSelector.matchLabels).toEqual(spec(find(manifests, 'StatefulSet', 'event-mesh-nats')).selector.matchLabels);

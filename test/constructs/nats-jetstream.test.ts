@@ -38,7 +38,7 @@ describe('the 3-server production profile', () => {
     for (const name of ['event-mesh-dispatcher', 'commerce-adapter', 'marketing-adapter']) {
       const env = containerEnv(find(manifests, 'Deployment', name)) as Record<string, string>;
       expect(env.NATS_URL.split(',')).toEqual(expected);
-      const command = name === 'event-mesh-dispatcher' ? ['dispatcher'] : ['adapter', '--application', 'x'];
+      const command = name === 'event-mesh-dispatcher' ? ['dispatcher'] : ['adapter', '--application', 'x', '--auth', 'none'];
       expect(parseCommandLine(command, { NATS_URL: env.NATS_URL }).config!.natsUrl).toBe(expected.join(','));
     }
   });

@@ -66,7 +66,7 @@ test('a key file Secret: mounted read-only, GOOGLE_APPLICATION_CREDENTIALS point
     const deployment = find(manifests, 'Deployment', name);
     expect(containerEnv(deployment)).toMatchObject({ PUBSUB_PROJECT: 'my-project', GOOGLE_APPLICATION_CREDENTIALS: `${PUBSUB_KEY_MOUNT_PATH}/key.json` });
     const spec = podSpec(deployment);
-    const volume = spec.volumes.find((v: any) => v.secret);
+    const volume = spec.volumes.find((v: any) => v.secret?.secretName === 'gcp-pubsub-key');
     expect(volume.secret).toMatchObject({ secretName: 'gcp-pubsub-key', items: [{ key: 'sa.json', path: 'key.json' }] });
     expect(spec.containers[0].volumeMounts).toContainEqual(expect.objectContaining({ name: volume.name, mountPath: PUBSUB_KEY_MOUNT_PATH, readOnly: true }));
   }
@@ -83,7 +83,7 @@ test('per-application override: one application on pubsub next to NATS, a knativ
     applications: [
       { name: 'orders', namespaces: ['shop'] },
       { name: 'billing', channel: 'pubsub', namespaces: ['shop'] },
-      { name: 'audit', channel: 'pubsub', namespaces: ['shop'], adapter: { workload: 'knative-service' } },
+      { name: 'audit', channel: 'pubsub', namespaces: ['shop'], adapter: { workload: 'knative-service' }, auth: { mode: 'none' } },
     ],
   });
   const manifests = synth(chart);

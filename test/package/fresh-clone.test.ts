@@ -59,7 +59,7 @@ test("Pulumi.yaml's main loads under Pulumi mocks in a plain node process and ex
   const out = execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
   const result = JSON.parse(out.trim().split('\n').pop()!) as { channel: string; adapterUrls: Record<string, string>; brokerIngressUrls: Record<string, string>; types: string[] };
   expect(result.channel).toBe('nats');
-  expect(result.adapterUrls).toEqual({ commerce: 'http://commerce-adapter.kyma-integration.svc.cluster.local/events' });
+  expect(result.adapterUrls).toEqual({ commerce: 'https://commerce-adapter.kyma-integration.svc.cluster.local/events' });
   expect(result.brokerIngressUrls).toEqual({ 'serverless/default': 'http://event-mesh-broker-ingress.event-mesh-system.svc.cluster.local/serverless/default' });
   expect(result.types).toEqual(expect.arrayContaining(['event-mesh:index:EventMesh', 'kubernetes:apps/v1:StatefulSet']));
 });

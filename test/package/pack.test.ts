@@ -123,7 +123,7 @@ test('installed without Pulumi: a chart with EventMesh + Trigger type-checks and
   );
   run(process.execPath, [TSC, '-p', 'tsconfig.json'], project);
   const out = run(process.execPath, ['out/main.js'], project);
-  expect(out.trim()).toBe('http://commerce-adapter.kyma-integration.svc.cluster.local/events');
+  expect(out.trim()).toBe('https://commerce-adapter.kyma-integration.svc.cluster.local/events');
   const docs = parseAllDocuments(readFileSync(path.join(project, 'dist', 'shop.k8s.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } });
   expect(docs.find((d) => d.kind === 'Trigger')?.metadata).toMatchObject({ name: 'order-created', namespace: 'orders' });
   expect(docs.find((d) => d.kind === 'Broker')?.metadata).toMatchObject({ name: 'default', namespace: 'orders' });
@@ -173,7 +173,7 @@ test('the same project with the Pulumi packages added: event-mesh/stacks deploys
   );
   run(process.execPath, [TSC, '-p', 'tsconfig.stack.json'], project);
   const result = JSON.parse(run(process.execPath, ['out/stack.js'], project)) as { urls: Record<string, string>; objects: number; types: string[] };
-  expect(result.urls).toEqual({ commerce: 'http://commerce-adapter.kyma-integration.svc.cluster.local/events' });
+  expect(result.urls).toEqual({ commerce: 'https://commerce-adapter.kyma-integration.svc.cluster.local/events' });
   expect(result.objects).toBeGreaterThan(20);
   expect(result.types).toEqual(expect.arrayContaining(['event-mesh:index:EventMesh', 'kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition', 'kubernetes:apps/v1:Deployment']));
 });

@@ -41,9 +41,19 @@ interface Harness {
 
 const unordered = (over: Partial<ConsumerOptions> = {}): ConsumerOptions => ({ maxInFlight: 50, ordered: false, ackWaitMs: 2000, ...over });
 
-const testIf = (cond: boolean) => (cond ? test : test.skip);
+/**
+ * How contract() registers its cases: run them, or (`notRun` given) list each one by name
+ * as a jest todo saying why it did not run, so reports count every case, not one placeholder.
+ */
+function registrar(channel: string, notRun?: string) {
+  const run = notRun ? (title: string, _fn?: () => Promise<void>, _timeout?: number) => test.todo(`${title} [not run: ${notRun}]`) : test;
+  const notApplicable = (title: string, fn?: () => Promise<void>, timeout?: number) => test.skip(`${title} [skipped: the ${channel} channel has no such feature]`, fn, timeout);
+  const runIf = (cond: boolean) => (cond ? run : notApplicable);
+  return { test: run as typeof test, testIf: runIf as (cond: boolean) => typeof test };
+}
 
-function contract(name: string, h: Harness) {
+function contract(name: string, h: Harness, notRun?: string) {
+  const { test, testIf } = registrar(name, notRun);
   describe(`Channel contract: ${name}`, () => {
     const open: Channel[] = [];
     const make = async () => {
@@ -392,20 +402,20 @@ describe('Pub/Sub', () => {
   });
 });
 
+const kafkaHarness: Harness = {
+  create: async () => {
+    const ch = new KafkaChannel(kafkaConfigFromEnv(process.env));
+    await ch.connect();
+    return ch;
+  },
+  supportsMaxAge: false,
+  supportsMaxBytes: false,
+  settleMs: 3000,
+};
 if (process.env.KAFKA_BROKERS) {
-  contract('kafka', {
-    create: async () => {
-      const ch = new KafkaChannel(kafkaConfigFromEnv(process.env));
-      await ch.connect();
-      return ch;
-    },
-    supportsMaxAge: false,
-    supportsMaxBytes: false,
-    settleMs: 3000,
-  });
+  contract('kafka', kafkaHarness);
 } else {
+  // Every Kafka case is listed (as a todo naming why) and counted as not run by .ci/run.
   console.warn('Channel contract: kafka — NOT RUN: KAFKA_BROKERS not set (set KAFKA_BROKERS, KAFKA_USERNAME, KAFKA_PASSWORD, KAFKA_TLS to run it)');
-  describe.skip('Channel contract: kafka (not run: KAFKA_BROKERS not set)', () => {
-    test('not run: KAFKA_BROKERS not set', () => undefined);
-  });
+  contract('kafka', kafkaHarness, 'KAFKA_BROKERS not set');
 }

@@ -37,9 +37,32 @@ describe('parseCommandLine', () => {
 
   it('adapter requires an application; kafka requires brokers', () => {
     expect(() => parseCommandLine(['adapter'], {})).toThrow(/--application \(or APPLICATION_NAME\) is required/);
-    expect(parseCommandLine(['adapter'], { APPLICATION_NAME: 'commerce' }).config!.application).toBe('commerce');
+    expect(parseCommandLine(['adapter'], { APPLICATION_NAME: 'commerce', AUTH: 'none' }).config!.application).toBe('commerce');
     expect(() => parseCommandLine(['dispatcher', '--channel', 'kafka'], {})).toThrow(/--kafka-brokers/);
     expect(parseCommandLine(['dispatcher', '--channel', 'kafka', '--kafka-brokers', 'a:9093, b:9093'], { KAFKA_PASSWORD: 's' }).config).toMatchObject({ kafkaBrokers: ['a:9093', 'b:9093'], kafkaPassword: 's' });
+  });
+
+  it('adapter defaults to mtls and names the missing file flags; token needs a tokens file', () => {
+    expect(() => parseCommandLine(['adapter'], { APPLICATION_NAME: 'commerce' }))
+      .toThrow(/--auth mtls \(the default\) needs --tls-cert-file, --tls-key-file, --client-ca-file \(or TLS_CERT_FILE, TLS_KEY_FILE, CLIENT_CA_FILE\).*--auth none/);
+    expect(() => parseCommandLine(['adapter', '--tls-cert-file', 'c.pem', '--tls-key-file', 'k.pem'], { APPLICATION_NAME: 'commerce' }))
+      .toThrow(/needs --client-ca-file \(or CLIENT_CA_FILE\)/);
+    expect(parseCommandLine(['adapter', '--tls-cert-file', 'c.pem', '--tls-key-file', 'k.pem', '--client-ca-file', 'ca.pem', '--trusted-proxies', '10.0.0.1, 10.1.0.0/16'], { APPLICATION_NAME: 'commerce', CLIENT_IDENTITY: 'uri:spiffe://m/commerce' }).config)
+      .toMatchObject({ auth: 'mtls', tlsCertFile: 'c.pem', clientCaFile: 'ca.pem', clientIdentity: 'uri:spiffe://m/commerce', trustedProxies: ['10.0.0.1', '10.1.0.0/16'] });
+    expect(() => parseCommandLine(['adapter', '--auth', 'token'], { APPLICATION_NAME: 'commerce' })).toThrow(/--auth token needs --tokens-file \(or TOKENS_FILE\)/);
+    expect(parseCommandLine(['adapter'], { APPLICATION_NAME: 'commerce', AUTH: 'token', TOKENS_FILE: '/t' }).config).toMatchObject({ auth: 'token', tokensFile: '/t' });
+    expect(() => parseCommandLine(['adapter', '--auth', 'basic'], { APPLICATION_NAME: 'commerce' })).toThrow(/--auth must be none, mtls or token, got "basic"/);
+    expect(parseCommandLine(['dev'], {}).config!.auth).toBe('none');
+    expect(() => parseCommandLine(['dev', '--auth', 'token'], {})).toThrow(/--auth must be none or mtls/);
+  });
+
+  it('adapter --help documents the auth flags with their variables', () => {
+    const help = helpText('adapter');
+    for (const [flag, env] of [['auth', 'AUTH'], ['tls-cert-file', 'TLS_CERT_FILE'], ['tls-key-file', 'TLS_KEY_FILE'], ['client-ca-file', 'CLIENT_CA_FILE'],
+      ['client-identity', 'CLIENT_IDENTITY'], ['tokens-file', 'TOKENS_FILE'], ['trusted-proxies', 'TRUSTED_PROXIES'], ['probe-port', 'PROBE_PORT']]) {
+      expect(help).toMatch(new RegExp(`--${flag} <value>\\n.*\\n\\s+env ${env};`));
+    }
+    expect(help).toMatch(/env AUTH; default mtls/);
   });
 
   it.each([

@@ -83,7 +83,7 @@ describe('end to end over JetStream', () => {
   };
   const adapter = async (app: string) => {
     const a = await startAdapter(
-      { application: app, port: 0, host: '127.0.0.1', shutdownGraceMs: 1000, channel: { kind: 'nats', natsUrl: nats.url } },
+      { application: app, port: 0, host: '127.0.0.1', shutdownGraceMs: 1000, channel: { kind: 'nats', natsUrl: nats.url }, auth: { mode: 'none' } },
       { logger: silentLogger() },
     );
     adapters.push(a);
@@ -147,7 +147,9 @@ describe('end to end over JetStream', () => {
   });
 
   it('SIGKILL in the middle of 10,000 events: after a restart every event the adapter accepted is delivered', async () => {
-    const target = await sub();
+    // The subscriber takes 20-50 ms per event, so at the kill up to max-in-flight (200)
+    // deliveries are under way: a dispatcher that acked before delivering would lose them.
+    const target = await sub({ behavior: () => ({ status: 200, delayMs: 20 + Math.floor(Math.random() * 31) }) });
     writeFileSync(
       path.join(dir, 'routing.yaml'),
       routing('bulk', 'e2e-kill', [{ name: 'everything', url: target.url, annotations: { 'event-mesh.dev/delivery.max-in-flight': '200' } }]),
@@ -177,7 +179,7 @@ describe('end to end over JetStream', () => {
     };
     const sending = Promise.all(Array.from({ length: 32 }, sender));
     // Kill once deliveries are flowing, with plenty still in flight and still to come.
-    await target.waitFor((s) => s.accepted.length >= 1500, 30_000);
+    await target.waitFor((s) => s.accepted.length >= 1500, 60_000);
     dispatcher.kill('SIGKILL');
     killed = true;
     expect(await dispatcher.exited()).toBe('SIGKILL');
@@ -192,12 +194,12 @@ describe('end to end over JetStream', () => {
       const got = s.acceptedIds();
       for (const id of accepted) if (!got.has(id)) return false;
       return true;
-    }, 45_000);
+    }, 120_000);
     const got = target.acceptedIds();
     expect([...accepted].filter((id) => !got.has(id))).toEqual([]);
     // At least once: duplicates are allowed, losses are not.
     expect(target.accepted.length).toBeGreaterThanOrEqual(TOTAL);
-  }, 90_000);
+  }, 240_000);
 
   it('SIGTERM: in-flight deliveries finish, the process exits 0, nothing is redelivered', async () => {
     const slow = await sub({ behavior: delayed(1500) });

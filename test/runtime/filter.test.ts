@@ -114,3 +114,73 @@ describe('FilterIndex', () => {
     }
   });
 });
+
+describe('filter holes found by mutation testing and by breaking behaviours on purpose', () => {
+  it('eventtypeversion is compared by value: v2 never matches a v1 filter (both dialects)', () => {
+    const classic = compileAttributesFilter({ type: 'order.created', eventtypeversion: 'v1' });
+    const exact = compileFilters([{ exact: { type: 'order.created', eventtypeversion: 'v1' } }]);
+    for (const f of [classic, exact]) {
+      expect(f.matches(ev({ type: 'order.created', eventtypeversion: 'v1' }))).toBe(true);
+      expect(f.matches(ev({ type: 'order.created', eventtypeversion: 'v2' }))).toBe(false);
+      expect(f.matches(ev({ type: 'order.created', eventtypeversion: 'V1' }))).toBe(false);
+      expect(f.matches(ev({ type: 'order.created' }))).toBe(false);
+    }
+  });
+  it('exact, prefix and suffix AND their keys', () => {
+    expect(compileFilters([{ exact: { type: 'order.created.v1', source: '/nope' } }]).matches(ev())).toBe(false);
+    expect(compileFilters([{ prefix: { type: 'order.', source: '/nope' } }]).matches(ev())).toBe(false);
+    expect(compileFilters([{ suffix: { type: '.v1', source: '/nope' } }]).matches(ev())).toBe(false);
+    expect(compileFilters([{ suffix: { type: '.v1', source: 'shop' } }]).matches(ev())).toBe(true);
+  });
+  it('any exposes a term only when every branch has it', () => {
+    const f = compileFilters([{ any: [{ exact: { type: 'a', source: 's' } }, { exact: { type: 'a' } }, { exact: { source: 's' } }] }]);
+    expect([...f.requiredExact]).toEqual([]);
+    expect(f.matches(ev({ type: 'b', source: 's' }))).toBe(true);
+  });
+  it('a filter expression needs exactly one known dialect, named with its field path', () => {
+    expect(() => compileFilters([{ exact: { type: 'a' }, prefix: { type: 'b' } } as never])).toThrow(/^spec\.filters\[0\] must have exactly one dialect key, got \["exact","prefix"\]$/);
+    expect(() => compileFilters([{} as never])).toThrow(/spec\.filters\[0\] must have exactly one dialect key, got \[\]/);
+    expect(() => compileFilters([{ all: [{ regex: { type: 'a' } } as never] }])).toThrow(/^spec\.filters\[0\]\.all\[0\]: unknown filter dialect "regex"$/);
+    const err = (() => {
+      try {
+        compileFilters([{ not: { nope: {} } as never }]);
+      } catch (e) {
+        return e as FilterCompileError;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(FilterCompileError);
+    expect(err?.name).toBe('FilterCompileError');
+    expect(err?.field).toBe('spec.filters[0].not');
+  });
+  it('data and data_base64 are not attributes; neither are inherited properties or object values', () => {
+    expect(compileAttributesFilter({ data_base64: '' }).matches(ev({ data_base64: 'eA==' }))).toBe(false);
+    expect(compileAttributesFilter({ data: 'x' }).matches(ev({ data: 'x' }))).toBe(false);
+    expect(compileAttributesFilter({ toString: '' }).matches(ev())).toBe(false);
+    expect(compileAttributesFilter({ constructor: '' }).matches(ev())).toBe(false);
+    expect(compileAttributesFilter({ ext: '' }).matches(ev({ ext: { a: 1 } }))).toBe(false);
+    expect(compileAttributesFilter({ ext: '' }).matches(ev({ ext: null }))).toBe(false);
+    expect(compileAttributesFilter({ ext: 'false' }).matches(ev({ ext: false }))).toBe(true);
+  });
+  it('FilterIndex: counts its entries, indexes on type, then source, then subject, then any exact attribute', () => {
+    const entries = [
+      { item: 'type', filter: compileAttributesFilter({ type: 't', source: 's', subject: 'j', eventtypeversion: 'v1' }) },
+      { item: 'source', filter: compileAttributesFilter({ source: 's', subject: 'j', eventtypeversion: 'v1' }) },
+      { item: 'subject', filter: compileAttributesFilter({ subject: 'j', eventtypeversion: 'v1' }) },
+      { item: 'version', filter: compileAttributesFilter({ zzz: 'z', eventtypeversion: 'v1' }) },
+      { item: 'none', filter: compileFilters([{ prefix: { type: 't' } }]) },
+    ];
+    const index = new FilterIndex(entries);
+    expect(index.size).toBe(5);
+    const all = ev({ type: 't', source: 's', subject: 'j', eventtypeversion: 'v1', zzz: 'z' });
+    expect(index.match(all).sort()).toEqual(['none', 'source', 'subject', 'type', 'version']);
+    expect(index.candidates(all)).toBe(5);
+    // Each entry is a candidate only for events carrying the attribute it is indexed on.
+    expect(index.candidates(ev({ type: 'other', source: 's' }))).toBe(2); // source + none
+    expect(index.candidates(ev({ type: 't', source: 'x' }))).toBe(2); // type + none
+    expect(index.candidates(ev({ type: 'x', subject: 'j' }))).toBe(2); // subject + none
+    // Without a preferred attribute: the first exact one in sort order (eventtypeversion < zzz).
+    expect(index.candidates(ev({ type: 'x', eventtypeversion: 'v1' }))).toBe(2); // version + none
+    expect(index.candidates(ev({ type: 'x', zzz: 'z' }))).toBe(1); // none
+  });
+});

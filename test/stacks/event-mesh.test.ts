@@ -167,8 +167,9 @@ describe('EventMesh component', () => {
   test('outputs: adapter and broker ingress URLs as api/wiring computes them', async () => {
     const mesh = await deploy('mesh', PROPS);
     expect(await valueOf(mesh.adapterUrls)).toEqual({
-      commerce: adapterEventsUrl('commerce'),
-      marketing: adapterEventsUrl('marketing'),
+      // mTLS by default: HTTPS.
+      commerce: adapterEventsUrl('commerce', undefined, true),
+      marketing: adapterEventsUrl('marketing', undefined, true),
     });
     expect(await valueOf(mesh.brokerIngressUrls)).toEqual({
       'prod/default': brokerIngressUrl('prod', 'default'),

@@ -27,7 +27,7 @@ describe('stacks/program/index', () => {
     await valueOf(program.eventHubsNamespace!);
     await settle();
     expect(program.channel).toBe('kafka');
-    expect(await valueOf(program.adapterUrls)).toEqual({ commerce: 'http://commerce-adapter.kyma-integration.svc.cluster.local/events' });
+    expect(await valueOf(program.adapterUrls)).toEqual({ commerce: 'https://commerce-adapter.kyma-integration.svc.cluster.local/events' });
     expect(await valueOf(program.brokerIngressUrls)).toEqual({ 'prod/default': 'http://event-mesh-broker-ingress.event-mesh-system.svc.cluster.local/prod/default' });
     expect(await valueOf(program.eventHubsNamespace!)).toBe('event-hubs-ns5678');
     expect(await valueOf(program.kafkaBrokers!)).toBe('event-hubs-ns5678.servicebus.windows.net:9093');

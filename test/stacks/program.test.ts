@@ -66,8 +66,8 @@ describe('the program', () => {
 
     expect(result.outputs.channel).toBe('nats');
     expect(await valueOf(result.outputs.adapterUrls)).toEqual({
-      commerce: 'http://commerce-adapter.kyma-integration.svc.cluster.local/events',
-      marketing: 'http://marketing-adapter.kyma-integration.svc.cluster.local/events',
+      commerce: 'https://commerce-adapter.kyma-integration.svc.cluster.local/events',
+      marketing: 'https://marketing-adapter.kyma-integration.svc.cluster.local/events',
     });
     expect(Object.keys(await valueOf(result.outputs.brokerIngressUrls))).toEqual(['prod/default', 'stage/default']);
     expect(result.outputs.eventHubsNamespace).toBeUndefined();

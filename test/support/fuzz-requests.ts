@@ -41,7 +41,7 @@ export interface FuzzTargets {
 
 export async function startFuzzTargets(): Promise<FuzzTargets> {
   const channel = new RecordingChannel();
-  const adapter = await startAdapter({ application: 'fuzz', port: 0, host: '127.0.0.1', maxBodyBytes: 16_384, shutdownGraceMs: 200 }, { channel, logger: silentLogger(), registry: createMetricsRegistry({ defaults: false }) });
+  const adapter = await startAdapter({ application: 'fuzz', port: 0, host: '127.0.0.1', maxBodyBytes: 16_384, shutdownGraceMs: 200, auth: { mode: 'none' } }, { channel, logger: silentLogger(), registry: createMetricsRegistry({ defaults: false }) });
   const dir = mkdtempSync(path.join(tmpdir(), 'fuzz-'));
   writeFileSync(path.join(dir, 'routing.yaml'), stringify({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'shop' }, spec: {} }));
   const dispatcher = await startDispatcher({ port: 0, host: '127.0.0.1', routingDir: dir, maxBodyBytes: 16_384, shutdownGraceMs: 200, routingPollMs: 600_000 }, { channel, logger: silentLogger() });

@@ -42,7 +42,7 @@ export interface Subscriber {
   readonly port: number;
   /** Every request, in arrival order. */
   readonly requests: RecordedRequest[];
-  /** Requests answered with 2xx. */
+  /** Requests answered with 2xx on a connection that was still open (the sender got the answer). */
   readonly accepted: RecordedRequest[];
   /** Change the behavior for the following requests. */
   setBehavior(behavior: Behavior): void;
@@ -118,8 +118,10 @@ export async function startSubscriber(options: { behavior?: Behavior; port?: num
     if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
     const status = answer.status ?? 200;
     rec.status = status;
-    if (status >= 200 && status < 300) accepted.push(rec);
+    // Accepted means the sender got the 2xx: an answer to a connection the sender already
+    // dropped (it crashed or gave up) delivered nothing.
     if (!res.destroyed) {
+      if (status >= 200 && status < 300) accepted.push(rec);
       res.writeHead(status, answer.headers ?? {});
       res.end(answer.body ?? '');
     }

@@ -1,7 +1,7 @@
 /**
  * A stand-in Kubernetes API server for tests (I/O: real HTTP on 127.0.0.1, a free port).
  * No real API server can run on these machines, so the kube layer is tested against this.
- * It serves, for the core, apps, networking, policy, coordination, rbac, Knative and Kyma
+ * It serves, for the core, apps, networking, policy, coordination, rbac, cert-manager, Knative and Kyma
  * groups (more with `defineResource`):
  * - list (with the list's resourceVersion) and watch (`?watch=true&resourceVersion=`:
  *   chunked JSON events, one per line, replayed from the given resourceVersion; a
@@ -46,6 +46,9 @@ export const DEFAULT_RESOURCES: readonly ResourceType[] = [
   rt('apps', ['v1'], 'Deployment', 'deployments'),
   rt('networking.k8s.io', ['v1'], 'NetworkPolicy', 'networkpolicies', true, false),
   rt('policy', ['v1'], 'PodDisruptionBudget', 'poddisruptionbudgets'),
+  // cert-manager, as installed for the adapters' certificates.
+  rt('cert-manager.io', ['v1'], 'Certificate', 'certificates'),
+  rt('cert-manager.io', ['v1'], 'Issuer', 'issuers'),
   rt('coordination.k8s.io', ['v1'], 'Lease', 'leases', true, false),
   rt('rbac.authorization.k8s.io', ['v1'], 'Role', 'roles', true, false),
   rt('rbac.authorization.k8s.io', ['v1'], 'RoleBinding', 'rolebindings', true, false),

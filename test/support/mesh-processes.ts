@@ -91,7 +91,7 @@ export async function startMesh(natsUrl: string, options: { replicas?: number; c
       return mesh.dispatcher;
     },
     async startAdapter() {
-      mesh.adapter = spawnCli(['adapter', '--application', APPLICATION, '--port', String(adapterPort), ...common], env);
+      mesh.adapter = spawnCli(['adapter', '--application', APPLICATION, '--auth', 'none', '--port', String(adapterPort), ...common], env);
       await waitHttp(`${mesh.adapterUrl}/readyz`);
       return mesh.adapter;
     },

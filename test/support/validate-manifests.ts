@@ -1,8 +1,10 @@
 /**
  * Validation of synthesized manifests against published schemas:
- * - built-in kinds and Knative kinds through the maintained model libraries
- *   (`kubernetes-models` v4 and `@kubernetes-models/knative` v2), resolved generically from
- *   apiVersion/kind; an object whose kind no library knows fails, it is never skipped;
+ * - built-in kinds, Knative kinds and cert-manager kinds through the maintained model libraries
+ *   (`kubernetes-models` v4, `@kubernetes-models/knative` v2, `@kubernetes-models/cert-manager`), resolved generically from
+ *   apiVersion/kind; an object whose kind no library knows fails, it is never skipped; and,
+ *   as the API server's strict field validation does, unknown fields fail too
+ *   (./strict-fields.ts, along the models' declared types);
  * - our custom resources against the openAPIV3Schema of the CRD we synthesize, with ajv,
  *   the way `kubectl apply` (strict field validation) would judge them;
  * - CRD schemas against the API server's structural-schema rules, and CRDs against its other
@@ -13,6 +15,7 @@
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { unknownFieldProblems } from './strict-fields';
 
 export interface Manifest {
   apiVersion: string;
@@ -31,17 +34,24 @@ type ModelClass = new (data: unknown) => { validate(): void };
 
 const modelModules = new Map<string, Record<string, unknown> | null>();
 
-/** The model library module that holds an apiVersion's kinds, or null if none does. */
-function modelModule(apiVersion: string): Record<string, unknown> | null {
-  if (modelModules.has(apiVersion)) return modelModules.get(apiVersion)!;
+/** The model library module path for an apiVersion's kinds. */
+function modelModulePath(apiVersion: string): string {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  const path = group === ''
+  return group === ''
     ? `kubernetes-models/${version}`
     : group.endsWith('.knative.dev')
       ? `@kubernetes-models/knative/${group}/${version}`
-      : group === 'monitoring.coreos.com'
-        ? `@kubernetes-models/prometheus-operator/${group}/${version}`
-        : `kubernetes-models/${group}/${version}`;
+      : group.endsWith('cert-manager.io')
+        ? `@kubernetes-models/cert-manager/${group}/${version}`
+        : group === 'monitoring.coreos.com'
+          ? `@kubernetes-models/prometheus-operator/${group}/${version}`
+          : `kubernetes-models/${group}/${version}`;
+}
+
+/** The model library module that holds an apiVersion's kinds, or null if none does. */
+function modelModule(apiVersion: string): Record<string, unknown> | null {
+  if (modelModules.has(apiVersion)) return modelModules.get(apiVersion)!;
+  const path = modelModulePath(apiVersion);
   let mod: Record<string, unknown> | null;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -170,6 +180,12 @@ export function validateManifest(obj: Manifest, crds?: CrdRegistry): void {
   if (crd) {
     const problems = customResourceProblems(obj, crds!);
     if (problems.length) throw new Error(`${describe(obj)} fails CRD ${crd.name}: ${problems.join('; ')}`);
+  }
+  if (Model) {
+    // The models accept unknown fields; the API server (strict field validation) does not.
+    const unknown = unknownFieldProblems(obj, modelModulePath(obj.apiVersion));
+    if (unknown === undefined) throw new Error(`${describe(obj)}: the model library declares no type I${obj.kind} to check its fields against`);
+    if (unknown.length) throw new Error(`${describe(obj)} has fields its published schema does not define (the API server rejects them): ${unknown.join('; ')}`);
   }
   if (obj.kind === 'CustomResourceDefinition') {
     const problems = crdStructuralProblems(obj);

@@ -26,6 +26,7 @@
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, JetStreamApiError, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import type { ChannelKind } from '../../../constructs/api';
+import { redactUrlCredentials } from '../../observability/redact';
 import { Channel, ChannelConsumer, ChannelLogger, ChannelUnavailableError, ConsumerOptions, EventAttributes, MessageHandler, noopLogger, TopicOptions } from '../channel';
 import { consumerConfigFor, consumerNeedsUpdate, consumerUpdateFor, streamConfigFor, streamNeedsUpdate } from './config';
 import { errText, isNoResponders, mapNatsError } from './errors';
@@ -111,7 +112,7 @@ export class JetStreamChannel implements Channel {
       await Promise.race([
         this.connecting,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ChannelUnavailableError(`NATS at ${this.serverList().join(', ')} is not reachable yet (still trying)`, 2)), timeoutMs);
+          timer = setTimeout(() => reject(new ChannelUnavailableError(`NATS at ${this.serverList().map(redactUrlCredentials).join(', ')} is not reachable yet (still trying)`, 2)), timeoutMs);
         }),
       ]);
     } finally {
@@ -145,7 +146,7 @@ export class JetStreamChannel implements Channel {
           token: this.options.token,
         });
       } catch (e) {
-        if (attempt % 20 === 0) this.logger.warn({ err: errText(e), servers: this.serverList(), attempt }, 'NATS not reachable yet; retrying');
+        if (attempt % 20 === 0) this.logger.warn({ err: errText(e), servers: this.serverList().map(redactUrlCredentials), attempt }, 'NATS not reachable yet; retrying');
         await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 5))));
       }
     }

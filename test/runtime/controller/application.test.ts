@@ -50,7 +50,8 @@ describe('acceptance: seed scenario (Application commerce + ApplicationMapping i
 
     expect(sorted(desired.apply.map(withoutOwners))).toEqual(sorted(expected.objects));
     expect(desired.apply.map((o) => o.kind).sort()).toEqual([
-      'Broker', 'Channel', 'Deployment', 'HTTPSource', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'Subscription',
+      // The adapter requires mTLS by default: its serving and client Certificates (cert-manager).
+      'Broker', 'Certificate', 'Certificate', 'Channel', 'Deployment', 'HTTPSource', 'Namespace', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'Subscription',
     ]);
     expect(desired.delete).toEqual([]);
   });
@@ -91,14 +92,14 @@ describe('Application reconcile', () => {
     {
       name: 'no mapping: adapter objects only, no Subscription, no Broker',
       observed: [application('commerce')],
-      apply: ['Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter', 'HTTPSource kyma-integration/commerce',
+      apply: ['Certificate kyma-integration/commerce-adapter-tls', 'Certificate kyma-integration/commerce-client-tls', 'Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter', 'HTTPSource kyma-integration/commerce',
         'NetworkPolicy kyma-integration/commerce-adapter', 'PodDisruptionBudget kyma-integration/commerce-adapter', 'Service kyma-integration/commerce-adapter'],
       delete: [],
     },
     {
       name: 'two mappings: one Subscription per bound namespace, each namespace labelled with a default Broker',
       observed: [application('commerce'), mapping('commerce', 'b'), mapping('commerce', 'a')],
-      apply: ['Broker a/default', 'Broker b/default', 'Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter',
+      apply: ['Broker a/default', 'Broker b/default', 'Certificate kyma-integration/commerce-adapter-tls', 'Certificate kyma-integration/commerce-client-tls', 'Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter',
         'HTTPSource kyma-integration/commerce', 'Namespace /a', 'Namespace /b', 'NetworkPolicy kyma-integration/commerce-adapter',
         'PodDisruptionBudget kyma-integration/commerce-adapter', 'Service kyma-integration/commerce-adapter',
         'Subscription kyma-integration/commerce-a-default', 'Subscription kyma-integration/commerce-b-default'],
@@ -107,7 +108,7 @@ describe('Application reconcile', () => {
     {
       name: 'an existing default Broker (even of another class) is never applied over',
       observed: [application('commerce'), mapping('commerce', 'a'), broker('a', 'default', { class: 'MTChannelBasedBroker' })],
-      apply: ['Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter', 'HTTPSource kyma-integration/commerce',
+      apply: ['Certificate kyma-integration/commerce-adapter-tls', 'Certificate kyma-integration/commerce-client-tls', 'Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter', 'HTTPSource kyma-integration/commerce',
         'Namespace /a', 'NetworkPolicy kyma-integration/commerce-adapter', 'PodDisruptionBudget kyma-integration/commerce-adapter',
         'Service kyma-integration/commerce-adapter', 'Subscription kyma-integration/commerce-a-default'],
       delete: [],
@@ -117,14 +118,14 @@ describe('Application reconcile', () => {
       observed: [application('commerce', { uid: 'u1' }), broker('a'),
         subscription('kyma-integration', 'commerce-a-default', {}, { labels: { 'event-mesh.dev/application': 'commerce' } }),
       ].map((o) => (o.kind === 'Subscription' ? { ...o, metadata: { ...o.metadata, ownerReferences: [{ apiVersion: 'applicationconnector.kyma-project.io/v1alpha1', kind: 'Application', name: 'commerce', uid: 'u1' }] } } : o)),
-      apply: ['Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter', 'HTTPSource kyma-integration/commerce',
+      apply: ['Certificate kyma-integration/commerce-adapter-tls', 'Certificate kyma-integration/commerce-client-tls', 'Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter', 'HTTPSource kyma-integration/commerce',
         'NetworkPolicy kyma-integration/commerce-adapter', 'PodDisruptionBudget kyma-integration/commerce-adapter', 'Service kyma-integration/commerce-adapter'],
       delete: ['Subscription kyma-integration/commerce-a-default'],
     },
     {
       name: 'a Subscription someone else made (no owner reference) is left alone',
       observed: [application('commerce'), subscription('kyma-integration', 'commerce-x-default', {}, { labels: { 'event-mesh.dev/application': 'commerce' } })],
-      apply: ['Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter', 'HTTPSource kyma-integration/commerce',
+      apply: ['Certificate kyma-integration/commerce-adapter-tls', 'Certificate kyma-integration/commerce-client-tls', 'Channel kyma-integration/commerce', 'Deployment kyma-integration/commerce-adapter', 'HTTPSource kyma-integration/commerce',
         'NetworkPolicy kyma-integration/commerce-adapter', 'PodDisruptionBudget kyma-integration/commerce-adapter', 'Service kyma-integration/commerce-adapter'],
       delete: [],
     },

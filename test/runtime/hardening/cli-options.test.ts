@@ -17,7 +17,7 @@ import { freePort } from '../../support/nats-server';
 describe('NATS URL lists', () => {
   const urls = 'nats://n0:4222,nats://n1:4222, nats://n2:4222';
   test.each(['adapter', 'dispatcher'] as const)('%s: --nats-url and NATS_URL take a comma-separated list', (command) => {
-    const base = command === 'adapter' ? ['adapter', '--application', 'shop'] : ['dispatcher'];
+    const base = command === 'adapter' ? ['adapter', '--application', 'shop', '--auth', 'none'] : ['dispatcher'];
     expect(parseCommandLine([...base, '--nats-url', urls], {}).config!.natsUrl).toBe('nats://n0:4222,nats://n1:4222,nats://n2:4222');
     expect(parseCommandLine(base, { NATS_URL: urls }).config!.natsUrl).toBe('nats://n0:4222,nats://n1:4222,nats://n2:4222');
   });
@@ -30,7 +30,7 @@ describe('NATS URL lists', () => {
 describe('--max-json-depth', () => {
   test('default 64, configurable per command, bounded', () => {
     expect(parseCommandLine(['dispatcher'], {}).config!.maxJsonDepth).toBe(64);
-    expect(parseCommandLine(['adapter', '--application', 'a', '--max-json-depth', '16'], {}).config!.maxJsonDepth).toBe(16);
+    expect(parseCommandLine(['adapter', '--application', 'a', '--auth', 'none', '--max-json-depth', '16'], {}).config!.maxJsonDepth).toBe(16);
     expect(parseCommandLine(['dev'], { MAX_JSON_DEPTH: '200' }).config!.maxJsonDepth).toBe(200);
     expect(() => parseCommandLine(['dispatcher', '--max-json-depth', '0'], {})).toThrow(/--max-json-depth must be a whole number from 1 to 1000/);
     expect(() => parseCommandLine(['dispatcher', '--max-json-depth', '5000'], {})).toThrow(UsageError);

@@ -25,8 +25,8 @@ const channel = new InMemoryChannel();
 
 beforeAll(async () => {
   const deps = () => ({ channel, logger: silentLogger(), registry: createMetricsRegistry({ defaults: false }) });
-  adapter = await startAdapter({ application: 'commerce', port: 0, host: '127.0.0.1', maxBodyBytes: 65_536, shutdownGraceMs: 500 }, deps());
-  shallow = await startAdapter({ application: 'shallow', port: 0, host: '127.0.0.1', maxJsonDepth: 8, shutdownGraceMs: 500 }, deps());
+  adapter = await startAdapter({ application: 'commerce', port: 0, host: '127.0.0.1', maxBodyBytes: 65_536, shutdownGraceMs: 500, auth: { mode: 'none' } }, deps());
+  shallow = await startAdapter({ application: 'shallow', port: 0, host: '127.0.0.1', maxJsonDepth: 8, shutdownGraceMs: 500, auth: { mode: 'none' } }, deps());
   dir = mkdtempSync(path.join(tmpdir(), 'inputs-'));
   writeFileSync(path.join(dir, 'routing.yaml'), stringify({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'shop' }, spec: {} }));
   dispatcher = await startDispatcher({ port: 0, host: '127.0.0.1', routingDir: dir, shutdownGraceMs: 500, routingPollMs: 60_000 }, { channel });

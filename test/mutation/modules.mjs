@@ -1,0 +1,38 @@
+// The modules `npm run mutate` scores, with the source files mutated and the test files
+// that run against their mutants. Pure data, read by stryker.config.mjs and scripts/mutate.sh.
+export const modules = {
+  filters: {
+    mutate: ['runtime/dispatcher/filter/**/*.ts'],
+    tests: ['test/runtime/filter.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/routing.test.ts'],
+  },
+  cloudevents: {
+    mutate: ['runtime/cloudevents/**/*.ts'],
+    tests: ['test/runtime/cloudevents.test.ts', 'test/runtime/adapter.test.ts'],
+  },
+  // The adapter's guarantee path: answer only once stored, errors mapped, graceful close.
+  adapter: {
+    mutate: ['runtime/adapter/handler.ts', 'runtime/adapter/server.ts'],
+    tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts'],
+  },
+  // Delivery's guarantee path: settle each message once, retries, dead letters, replies.
+  delivery: {
+    mutate: ['runtime/dispatcher/delivery/{worker,attempts,retry,backoff}.ts'],
+    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
+  },
+  'adapter-legacy': {
+    mutate: ['runtime/adapter/{legacy,metrics,index}.ts'],
+    tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts'],
+  },
+  'delivery-http': {
+    mutate: ['runtime/dispatcher/delivery/{http-sender,heartbeats,targets,policy,replies}.ts'],
+    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
+  },
+  ingress: {
+    mutate: ['runtime/dispatcher/ingress/**/*.ts'],
+    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
+  },
+  channel: {
+    mutate: ['runtime/channel/in-memory.ts', 'runtime/channel/channel.ts', 'runtime/channel/jetstream/{outbox,publisher,subscription,errors}.ts'],
+    tests: ['test/runtime/channel-contract.test.ts', 'test/runtime/channel-jetstream.test.ts', 'test/runtime/channel-inmemory.test.ts'],
+  },
+};

@@ -7,7 +7,7 @@
 import { ApiObject } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { GKE_WORKLOAD_IDENTITY_ANNOTATION, PUBSUB_ADAPTER_SERVICE_ACCOUNT } from './api';
+import { GCP_PROJECT_ID, GKE_WORKLOAD_IDENTITY_ANNOTATION, PUBSUB_ADAPTER_SERVICE_ACCOUNT } from './api';
 import type { ChannelBackend, ChannelMount, ChannelTemplate } from './channel-backend';
 import { configError, shown } from './errors';
 import { meshLabels } from './mesh-labels';
@@ -50,8 +50,6 @@ export interface PubSubChannelProps extends PubSubChannelOptions {
   readonly integrationNamespace: string;
 }
 
-/** A Google Cloud project ID (6–30 characters), optionally domain-scoped (`example.com:proj`). */
-const PROJECT_ID = /^([a-z0-9][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 /** A Google service account email. */
 const GSA_EMAIL = /^[a-z][-a-z0-9]{4,28}[a-z0-9]@[a-z0-9][-a-z0-9.:]*\.gserviceaccount\.com$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -74,7 +72,7 @@ export class PubSubChannel extends Construct implements ChannelBackend {
 
   constructor(scope: Construct, id: string, props: PubSubChannelProps) {
     super(scope, id);
-    if (typeof props.project !== 'string' || !PROJECT_ID.test(props.project)) {
+    if (typeof props.project !== 'string' || !GCP_PROJECT_ID.test(props.project)) {
       throw configError(this, `pubsub project must be a Google Cloud project ID (6 to 30 lower-case letters, digits and "-", starting with a letter), got ${shown(props.project)}`,
         'set pubsub.project to the project of the topics, e.g. "my-project"');
     }

@@ -15,6 +15,7 @@ import * as serviceaccount from '@pulumi/gcp/serviceaccount';
 import {
   DEFAULT_INTEGRATION_NAMESPACE,
   DEFAULT_SYSTEM_NAMESPACE,
+  GCP_PROJECT_ID,
   applicationChannelName,
   brokerTopic,
   channelTopic,
@@ -63,7 +64,6 @@ export interface GcpPubSubArgs {
   readonly topics?: PubSubTopics;
 }
 
-const PROJECT_ID = /^([a-z0-9][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 const ACCOUNT_ID = /^[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 
 /** The topic IDs for `topics` (application channels, then brokers). */
@@ -78,7 +78,7 @@ export function pubsubTopicIds(topics: PubSubTopics | undefined, integrationName
 /** Problems with arguments GCP would reject (the component throws them as a ResourceError). */
 export function validateGcpPubSubArgs(args: GcpPubSubArgs): string[] {
   const problems: string[] = [];
-  if (typeof args.project !== 'string' || !PROJECT_ID.test(args.project)) {
+  if (typeof args.project !== 'string' || !GCP_PROJECT_ID.test(args.project)) {
     problems.push(`project must be a Google Cloud project ID (6-30 lower-case letters, digits and "-", starting with a letter), got ${JSON.stringify(args.project)}`);
   }
   if (args.accountId !== undefined && !ACCOUNT_ID.test(args.accountId)) {

@@ -1,6 +1,8 @@
 /** The PubSubChannel construct backend: env, credentials by reference, manifests that validate (pure synth). */
 import { Chart, Testing, Yaml } from 'cdk8s';
-import { EventMesh, GKE_WORKLOAD_IDENTITY_ANNOTATION, PUBSUB_ADAPTER_SERVICE_ACCOUNT, PUBSUB_KEY_MOUNT_PATH } from '../../constructs';
+import { EventMesh, GKE_WORKLOAD_IDENTITY_ANNOTATION, PUBSUB_ADAPTER_SERVICE_ACCOUNT, PUBSUB_KEY_MOUNT_PATH, controllerMeshSettings } from '../../constructs';
+import { renderApplication } from '../../runtime/controller/application/render';
+import type { ControllerMeshSettings } from '../../runtime/controller/context';
 import { all, containerEnv, find, synth } from '../support/synth';
 import { validateManifests, type Manifest } from '../support/validate-manifests';
 
@@ -97,4 +99,15 @@ test('per-application override: one application on pubsub next to NATS, a knativ
   // The dispatcher consumes both kinds: NATS by default, Pub/Sub with its project and identity.
   expect(containerEnv(find(manifests, 'Deployment', 'event-mesh-dispatcher'))).toMatchObject({ EVENT_MESH_CHANNEL: 'nats', PUBSUB_PROJECT: 'my-project' });
   expect(all(manifests, 'StatefulSet')).toHaveLength(1);
+});
+
+test('the controller renders a kubectl-created Pub/Sub application with the same identity and env', () => {
+  const settings = controllerMeshSettings({ defaultChannel: 'pubsub', pubsub: { project: 'my-project', gcpServiceAccount: GSA } }, ['pubsub']);
+  expect(settings.pubsub).toEqual({ project: 'my-project', gcpServiceAccount: GSA });
+  const rendered = renderApplication({ name: 'orders' }, settings as ControllerMeshSettings);
+  const adapter = rendered.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'orders-adapter') as unknown as Manifest;
+  expect(podSpec(adapter).serviceAccountName).toBe(PUBSUB_ADAPTER_SERVICE_ACCOUNT);
+  expect(containerEnv(adapter)).toMatchObject({ EVENT_MESH_CHANNEL: 'pubsub', PUBSUB_PROJECT: 'my-project' });
+  // The ServiceAccount itself is the mesh's (rendered once, by the EventMesh), not the application's.
+  expect(rendered.objects.some((o) => o.kind === 'ServiceAccount')).toBe(false);
 });

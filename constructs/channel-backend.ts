@@ -20,6 +20,19 @@ export interface ChannelBackend {
   readonly channelTemplate: ChannelTemplate;
   /** Env vars for a runtime container; `scope` is the workload (for imported Secrets). */
   env(scope: Construct): Record<string, kplus.EnvValue>;
+  /** Annotations for the ServiceAccount of every pod using it (GKE Workload Identity). @default - none */
+  readonly serviceAccountAnnotations?: Readonly<Record<string, string>>;
+  /** The ServiceAccount this channel's adapters run as. @default - the namespace's default */
+  readonly adapterServiceAccount?: kplus.IServiceAccount;
+  /** Read-only mounts a runtime container needs (e.g. a key file Secret). @default - none */
+  mounts?(scope: Construct): ChannelMount[];
+}
+
+/** A volume a channel needs in its runtime containers. */
+export interface ChannelMount {
+  readonly path: string;
+  readonly volume: kplus.Volume;
+  readonly readOnly: boolean;
 }
 
 /**

@@ -80,6 +80,9 @@ export class Dispatcher extends Construct {
     const processOptions = resolveProcessOptions(this, 'dataPlane', props);
 
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata: metadata(DISPATCHER_NAME), automountToken: false });
+    for (const b of props.backends) {
+      for (const [k, v] of Object.entries(b.serviceAccountAnnotations ?? {})) ApiObject.of(serviceAccount).metadata.addAnnotation(k, v);
+    }
 
     // Read-only, and only what the dispatcher routes by: Brokers and Triggers live in user
     // namespaces (hence a ClusterRole); with configmap routing, ConfigMaps only in its own
@@ -109,6 +112,7 @@ export class Dispatcher extends Construct {
       this.routing = new RoutingConfig(this, 'Routing', { namespace: this.namespace });
       mounts = [{ path: ROUTING_MOUNT_PATH, volume: kplus.Volume.fromConfigMap(this, 'RoutingVolume', this.routing.configMap, { name: 'routing' }) }];
     }
+    mounts = [...mounts, ...props.backends.flatMap((b) => b.mounts?.(this) ?? [])];
     const v = kplus.EnvValue.fromValue;
     this.workload = new RuntimeDeployment(this, 'Resource', {
       name: DISPATCHER_NAME,

@@ -19,6 +19,7 @@ import { Monitoring, type MonitoringOptions } from './monitoring';
 import type { MeshContext } from './mesh-context';
 import { NamespaceBinding } from './namespace-binding';
 import { NatsJetStream, resolveStreamSettings, type NatsJetStreamOptions } from './nats-jetstream';
+import { PubSubChannel, type PubSubChannelOptions } from './pubsub-channel';
 import { requireDnsLabel } from './prop-checks';
 import { resolveRuntimeImage, type ResolvedRuntimeImage, type RuntimeImageOptions } from './runtime-image';
 import { requireLogLevel, type LogLevel, type RuntimeSettings } from './runtime-settings';
@@ -48,13 +49,19 @@ export interface EventMeshProps {
   readonly defaultChannel?: ChannelKind;
   /**
    * Channel kinds to deploy. Applications may only use these.
-   * @default - defaultChannel, the kinds the `applications` use, and "kafka" when `kafka` is set
+   * @default - defaultChannel, the kinds the `applications` use, "kafka" when `kafka` is set and "pubsub" when `pubsub` is set
    */
   readonly channels?: readonly ChannelKind[];
   /** NATS JetStream (deployed when "nats" is enabled). @default - see NatsJetStreamOptions */
   readonly nats?: NatsJetStreamOptions;
   /** Kafka channel (used when "kafka" is enabled). @default - Secret "knative-kafka" by reference, provider azure */
   readonly kafka?: KafkaChannelOptions;
+  /**
+   * Google Cloud Pub/Sub channel (required when "pubsub" is enabled): the project and the
+   * credentials by reference (a Google service account for GKE Workload Identity, or a key Secret).
+   * @default - none
+   */
+  readonly pubsub?: PubSubChannelOptions;
   /** The runtime image of adapters and dispatcher. @default ghcr.io/event-mesh/runtime:<package version> */
   readonly image?: RuntimeImageOptions;
   /** LOG_LEVEL of every runtime container. @default "info" */
@@ -105,6 +112,8 @@ export class EventMesh extends Construct implements MeshContext {
   public readonly nats?: NatsJetStream;
   /** Undefined when no channel uses Kafka. */
   public readonly kafka?: KafkaChannel;
+  /** Undefined when no channel uses Pub/Sub. */
+  public readonly pubsub?: PubSubChannel;
   public readonly dispatcher: Dispatcher;
   /** The ServiceMonitor and its NetworkPolicy, when `monitoring` is set. */
   public readonly monitoring?: Monitoring;
@@ -136,12 +145,6 @@ export class EventMesh extends Construct implements MeshContext {
     this.adapterDefaults = props.adapters ?? {};
     this.issuerProp = props.certificateIssuer;
     this.channelKinds = this.enabledKinds(props);
-    if (this.channelKinds.includes('pubsub')) {
-      // The runtime has the Pub/Sub channel (docs/pubsub.md); the construct backend does not exist yet.
-      throw configError(this, 'channel "pubsub" cannot be deployed by the constructs yet (no Pub/Sub backend: GCP project and credentials wiring)',
-        'use "nats" or "kafka" in the cluster; run the Pub/Sub channel with `event-mesh --channel pubsub` (docs/pubsub.md)');
-    }
-
     this.crds = new EventMeshCrds(this, 'Crds', props.crds);
     if (props.createNamespaces ?? true) this.renderSystemNamespaces();
 
@@ -162,6 +165,14 @@ export class EventMesh extends Construct implements MeshContext {
         retention: this.runtime.streams.maxAge,
       });
       this.backends.set('kafka', this.kafka);
+    }
+    if (this.channelKinds.includes('pubsub')) {
+      if (!props.pubsub) {
+        throw configError(this, 'channel "pubsub" is enabled but the pubsub prop is missing (no Google Cloud project)',
+          'set pubsub: { project: "my-project", gcpServiceAccount: "event-mesh@my-project.iam.gserviceaccount.com" } (docs/constructs.md)');
+      }
+      this.pubsub = new PubSubChannel(this, 'PubSub', { ...props.pubsub, integrationNamespace: this.addressing.integrationNamespace });
+      this.backends.set('pubsub', this.pubsub);
     }
     if (this.channelKinds.includes('inmemory')) this.backends.set('inmemory', new InMemoryChannelBackend());
 
@@ -295,6 +306,7 @@ export class EventMesh extends Construct implements MeshContext {
       : [
         ...(props.applications ?? []).map((app) => app.channel ?? this.defaultChannel),
         ...(props.kafka ? ['kafka' as const] : []),
+        ...(props.pubsub ? ['pubsub' as const] : []),
       ];
     // Brokers store their events on the default channel: it is always deployed.
     return CHANNEL_KINDS.filter((k) => k === this.defaultChannel || kinds.includes(k));
@@ -333,6 +345,7 @@ export function controllerMeshSettings(props: EventMeshProps, channelKinds: read
     channels: channelKinds,
     nats: props.nats,
     kafka: props.kafka ? kafka : undefined,
+    pubsub: props.pubsub,
     adapters: props.adapters,
     certificateIssuer: props.certificateIssuer,
   })) as Record<string, unknown>;

@@ -137,8 +137,9 @@ export class HttpAdapter extends Construct {
         resources: props.resources,
         defaultResources: DEFAULT_RESOURCES,
         labels: appLabels,
+        serviceAccount: props.channel.adapterServiceAccount,
         shutdownGraceSeconds: processOptions.shutdownGraceSeconds,
-        mounts: this.auth.mounts,
+        mounts: [...(this.auth.mounts ?? []), ...(props.channel.mounts?.(this) ?? [])],
         probePort: ADAPTER_PROBE_PORT,
       });
       const service = new kplus.Service(this, 'Service', {
@@ -208,6 +209,7 @@ export class HttpAdapter extends Construct {
     const envList = Object.entries(env(this)).map(([name, value]) =>
       (value.valueFrom ? { name, valueFrom: toPlain(value.valueFrom) } : { name, value: value.value }));
     const resources = resolveResources(this, this.name, props.resources, DEFAULT_RESOURCES);
+    const mounts = props.channel.mounts?.(this) ?? [];
     new ApiObject(this, 'Resource', {
       apiVersion: 'serving.knative.dev/v1',
       kind: 'Service',
@@ -225,6 +227,8 @@ export class HttpAdapter extends Construct {
           },
           spec: {
             timeoutSeconds: 30,
+            ...(props.channel.adapterServiceAccount ? { serviceAccountName: props.channel.adapterServiceAccount.name } : {}),
+            ...(mounts.length ? { volumes: mounts.map((m) => toPlain(m.volume._toKube())) } : {}),
             containers: [{
               image: props.image.image,
               imagePullPolicy: props.image.pullPolicy,
@@ -232,6 +236,7 @@ export class HttpAdapter extends Construct {
               // Knative sets PORT itself; the runtime reads it. Knative probes the serving port,
               // so the probes stay there (auth is none here, and without PROBE_PORT they share it).
               env: envList.filter((e) => e.name !== 'PORT' && e.name !== 'PROBE_PORT'),
+              ...(mounts.length ? { volumeMounts: mounts.map((m) => ({ name: m.volume.name, mountPath: m.path, readOnly: true })) } : {}),
               ports: [{ containerPort: ADAPTER_PORT }],
               readinessProbe: { httpGet: { path: '/readyz' } },
               livenessProbe: { httpGet: { path: '/healthz' } },

@@ -24,6 +24,7 @@ export * from './monitoring';
 export * from './namespace-binding';
 export * from './nats-jetstream';
 export * from './prop-checks';
+export * from './pubsub-channel';
 export * from './quantity';
 export * from './routing-config';
 export * from './runtime-deployment';

@@ -3,7 +3,9 @@
 export { PULUMI_PEERS, missingPulumiPeers } from './peers';
 export * from './event-mesh';
 export * from './event-hubs-kafka';
+export * from './gcp-pubsub';
+export * from './gcp-account';
 export * from './kubernetes-objects';
 export { synthesizeInMemory, type InMemorySynth } from '../constructs/in-memory-synth';
 export { deployEventMeshEnvironment, lateBound, planMesh, type ProgramResult } from './program/program';
-export { readProgramConfig, ConfigValidationError, CONFIG_KEYS, type ProgramConfig, type AzureConfig, type ConfigSource, type ConfigProblem } from './program/config';
+export { readProgramConfig, ConfigValidationError, CONFIG_KEYS, type ProgramConfig, type AzureConfig, type GcpConfig, type ConfigSource, type ConfigProblem } from './program/config';

@@ -3,7 +3,7 @@
  * package (cdk8s-only users never install them), so importing the stacks without them fails
  * here, first, naming the packages and the command that installs them (I/O: module resolution).
  */
-export const PULUMI_PEERS = ['@pulumi/pulumi', '@pulumi/kubernetes', '@pulumi/azure-native'] as const;
+export const PULUMI_PEERS = ['@pulumi/pulumi', '@pulumi/kubernetes', '@pulumi/azure-native', '@pulumi/gcp'] as const;
 
 /** The peers `resolve` cannot find (by default: from this package). */
 export function missingPulumiPeers(resolve: (id: string) => string = require.resolve): string[] {

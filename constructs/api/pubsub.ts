@@ -6,6 +6,9 @@
 import { createHash } from 'node:crypto';
 import { DISPATCHER_NAME } from './wiring';
 
+/** A Google Cloud project ID (6–30 characters), optionally domain-scoped (`example.com:proj`). */
+export const GCP_PROJECT_ID = /^([a-z0-9][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
+
 /** Every topic and subscription the mesh creates starts with this (a letter, never "goog"). */
 export const PUBSUB_NAME_PREFIX = 'em.';
 /** Pub/Sub resource IDs are at most 255 characters. */

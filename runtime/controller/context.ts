@@ -8,7 +8,7 @@ import { DEFAULT_INTEGRATION_NAMESPACE, DEFAULT_SYSTEM_NAMESPACE, type MeshAddre
 
 /** The EventMesh props that decide how an Application renders (plain JSON). */
 export type ControllerMeshSettings = Pick<EventMeshProps,
-  'addressing' | 'image' | 'logLevel' | 'defaultChannel' | 'channels' | 'nats' | 'kafka' | 'adapters' | 'certificateIssuer'>;
+  'addressing' | 'image' | 'logLevel' | 'defaultChannel' | 'channels' | 'nats' | 'kafka' | 'pubsub' | 'adapters' | 'certificateIssuer'>;
 
 export interface ControllerContext {
   /** The mesh the Applications join. @default - EventMesh defaults */

@@ -11,10 +11,23 @@ import type { ChannelKind, MeshAddressing } from '../../constructs/api';
 import type { RuntimeImageOptions } from '../../constructs/runtime-image';
 import type { LogLevel } from '../../constructs/runtime-settings';
 import type { EventHubsKafkaSku } from '../event-hubs-kafka';
+import { DEFAULT_GCP_ACCOUNT_ID, gcpServiceAccountEmail } from '../gcp-account';
 
 /** Channels the program deploys to a cluster ("inmemory" is for `event-mesh dev` only). */
-export type ProgramChannel = Extract<ChannelKind, 'nats' | 'kafka'>;
-export const PROGRAM_CHANNELS: readonly ProgramChannel[] = ['nats', 'kafka'];
+export type ProgramChannel = Extract<ChannelKind, 'nats' | 'kafka' | 'pubsub'>;
+export const PROGRAM_CHANNELS: readonly ProgramChannel[] = ['nats', 'kafka', 'pubsub'];
+
+/** Google Cloud settings of the Pub/Sub channel (the GcpPubSub component). */
+export interface GcpConfig {
+  /** The project of the topics and of the GKE cluster's workload pool. */
+  readonly project: string;
+  /** The Google service account's ID. @default "event-mesh" */
+  readonly accountId?: string;
+  /** Let the runtime create topics and subscriptions (grants the custom role). @default true */
+  readonly createResources?: boolean;
+  /** Create the channel and broker topics up front. @default true */
+  readonly topics?: boolean;
+}
 
 export interface AzureConfig {
   /** Azure region, e.g. "westeurope". Required unless `existingResourceGroup` is set. */
@@ -49,6 +62,10 @@ export interface ProgramConfig {
   readonly azure?: AzureConfig;
   /** True when the default channel or some application uses Kafka (Event Hubs are created). */
   readonly usesKafka: boolean;
+  /** Google Cloud settings; set when some channel is Pub/Sub. */
+  readonly gcp?: GcpConfig;
+  /** True when the default channel or some application uses Pub/Sub (the GcpPubSub component is created). */
+  readonly usesPubSub: boolean;
 }
 
 /** What the program reads config from: `pulumi.Config` satisfies it. */
@@ -78,7 +95,7 @@ export class ConfigValidationError extends Error {
 /** Config keys the program reads. Anything else under the project's namespace is reported as a typo. */
 export const CONFIG_KEYS = [
   'channel', 'applications', 'namespaces', 'triggers', 'nats', 'kafka', 'addressing', 'image', 'logLevel',
-  'dataPlane', 'adapters', 'kubeContext', 'azure',
+  'dataPlane', 'adapters', 'kubeContext', 'azure', 'gcp',
 ] as const;
 
 const APPLICATION_KEYS = ['name', 'namespaces', 'channel', 'description', 'labels', 'events', 'adapter', 'auth'];
@@ -90,6 +107,7 @@ const ADDRESSING_KEYS = ['systemNamespace', 'integrationNamespace', 'clusterDoma
 const IMAGE_KEYS = ['name', 'tag', 'pullPolicy'];
 const AZURE_KEYS = ['location', 'existingResourceGroup', 'resourceGroupName', 'sku', 'capacity', 'namespaceName', 'tags', 'eventHubs'];
 const EVENT_HUBS_KEYS = ['partitionCount', 'retentionInHours'];
+const GCP_KEYS = ['project', 'accountId', 'createResources', 'topics'];
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 type Json = unknown;
@@ -308,6 +326,28 @@ export function readProgramConfig(source: ConfigSource, allKeys?: readonly strin
       `${r.setCmd('azure.location', 'westeurope')} (and optionally azure.sku, azure.existingResourceGroup)`);
   }
 
+  const usesPubSub = channel === 'pubsub' || applications.some((a) => a.channel === 'pubsub');
+  const gcpRaw = r.record('gcp', r.object('gcp', '.project'), GCP_KEYS);
+  let gcp: GcpConfig | undefined;
+  if (gcpRaw) {
+    const project = r.stringField('gcp.project', gcpRaw.project, usesPubSub, 'my-project');
+    const accountId = r.stringField('gcp.accountId', gcpRaw.accountId, false, 'event-mesh');
+    const flag = (key: 'createResources' | 'topics'): boolean | undefined => {
+      const v = gcpRaw[key];
+      if (v === undefined) return undefined;
+      if (v === true || v === 'true') return true;
+      if (v === false || v === 'false') return false;
+      r.problem(`gcp.${key}`, `must be true or false, got ${JSON.stringify(v)}`, r.setCmd(`gcp.${key}`, 'false'));
+      return undefined;
+    };
+    const createResources = flag('createResources');
+    const topics = flag('topics');
+    if (project !== undefined) gcp = { project, accountId, createResources, topics };
+  } else if (usesPubSub) {
+    r.problem('gcp', `is required when a channel is Pub/Sub (${channel === 'pubsub' ? 'channel is "pubsub"' : 'an application uses channel "pubsub"'}): the program creates the Google service account and its Workload Identity binding`,
+      r.setCmd('gcp.project', 'my-project'));
+  }
+
   if (r.problems.length > 0) throw new ConfigValidationError(r.problems);
 
   const mesh: EventMeshProps = {
@@ -318,10 +358,12 @@ export function readProgramConfig(source: ConfigSource, allKeys?: readonly strin
     ...(triggers.length ? { triggers } : {}),
     ...(nats ? { nats } : {}),
     ...(usesKafka ? { kafka: { ...(kafkaRaw as KafkaChannelOptions | undefined), provider: 'azure' as const } } : {}),
+    // Workload Identity with the Google service account the GcpPubSub component creates (no key anywhere).
+    ...(usesPubSub && gcp ? { pubsub: { project: gcp.project, gcpServiceAccount: gcpServiceAccountEmail(gcp.project, gcp.accountId ?? DEFAULT_GCP_ACCOUNT_ID) } } : {}),
     ...(image ? { image } : {}),
     ...(logLevel ? { logLevel } : {}),
     ...(dataPlane ? { dataPlane: dataPlane as EventMeshProps['dataPlane'] } : {}),
     ...(adapters ? { adapters: adapters as EventMeshProps['adapters'] } : {}),
   };
-  return { channel, mesh, kubeContext, azure: usesKafka ? azure : undefined, usesKafka };
+  return { channel, mesh, kubeContext, azure: usesKafka ? azure : undefined, usesKafka, gcp: usesPubSub ? gcp : undefined, usesPubSub };
 }

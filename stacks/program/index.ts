@@ -19,7 +19,7 @@ function run() {
 
 const { outputs } = run();
 
-/** The default channel: "nats" or "kafka". */
+/** The default channel: "nats", "kafka" or "pubsub". */
 export const channel = outputs.channel;
 /** Application name → the URL it posts CloudEvents to. */
 export const adapterUrls = outputs.adapterUrls;
@@ -33,3 +33,7 @@ export const eventHubsNamespace = outputs.eventHubsNamespace;
 export const kafkaBrokers = outputs.kafkaBrokers;
 /** Event Hubs created for the Kafka topics (Kafka channel). */
 export const eventHubNames = outputs.eventHubNames;
+/** The Google service account the mesh acts as through Workload Identity (Pub/Sub channel). */
+export const gcpServiceAccount = outputs.gcpServiceAccount;
+/** Pub/Sub topics created up front (Pub/Sub channel). */
+export const pubsubTopicIds = outputs.pubsubTopicIds;

@@ -7,11 +7,13 @@ import * as pulumi from '@pulumi/pulumi';
 import * as k8s from '@pulumi/kubernetes';
 import { EventHubsKafka } from '../event-hubs-kafka';
 import { EventMesh, synthesizeEventMesh, type SynthesizedEventMesh } from '../event-mesh';
+import { GcpPubSub } from '../gcp-pubsub';
 import { ConfigValidationError, type ProgramConfig } from './config';
 
 export interface ProgramResult {
   readonly mesh: EventMesh;
   readonly eventHubs?: EventHubsKafka;
+  readonly gcpPubSub?: GcpPubSub;
   readonly provider?: k8s.Provider;
   readonly outputs: {
     readonly channel: string;
@@ -21,6 +23,8 @@ export interface ProgramResult {
     readonly eventHubsNamespace?: pulumi.Output<string>;
     readonly kafkaBrokers?: pulumi.Output<string>;
     readonly eventHubNames?: pulumi.Output<string[]>;
+    readonly gcpServiceAccount?: pulumi.Output<string>;
+    readonly pubsubTopicIds?: pulumi.Output<string[]>;
   };
 }
 
@@ -50,10 +54,13 @@ export function planMesh(cfg: ProgramConfig, configNamespace = 'event-mesh'): Sy
 export function deployEventMeshEnvironment(cfg: ProgramConfig, configNamespace?: string): ProgramResult {
   const plan = planMesh(cfg, configNamespace);
   const provider = cfg.kubeContext ? new k8s.Provider('kubernetes', { context: cfg.kubeContext }) : undefined;
+  const gcpPubSub = cfg.usesPubSub ? deployGcpPubSub(cfg, plan) : undefined;
+  const pubsubDependsOn = gcpPubSub ? [...gcpPubSub.workloadIdentityBindings, ...gcpPubSub.projectMembers] : [];
+  const pubsubOutputs = gcpPubSub ? { gcpServiceAccount: gcpPubSub.serviceAccountEmail, pubsubTopicIds: gcpPubSub.topicIds } : {};
 
   if (!cfg.usesKafka || !plan.kafka) {
-    const mesh = new EventMesh('event-mesh', { ...cfg.mesh, provider });
-    return { mesh, provider, outputs: meshOutputs(cfg, mesh) };
+    const mesh = new EventMesh('event-mesh', { ...cfg.mesh, provider, ...(gcpPubSub ? { workloadDependsOn: pubsubDependsOn } : {}) });
+    return { mesh, provider, gcpPubSub, outputs: { ...meshOutputs(cfg, mesh), ...pubsubOutputs } };
   }
 
   // The Secrets live in the mesh's system and integration Namespaces, which the mesh creates;
@@ -91,20 +98,48 @@ export function deployEventMeshEnvironment(cfg: ProgramConfig, configNamespace?:
     },
   });
 
-  const mesh = new EventMesh('event-mesh', { ...cfg.mesh, provider, workloadDependsOn: [...eventHubs.secrets] });
+  const mesh = new EventMesh('event-mesh', { ...cfg.mesh, provider, workloadDependsOn: [...eventHubs.secrets, ...pubsubDependsOn] });
   meshNamespaces.resolve(secretNamespaces.map((ns) => mesh.namespaceResources[ns]).filter((r): r is pulumi.CustomResource => r !== undefined));
 
   return {
     mesh,
     eventHubs,
+    gcpPubSub,
     provider,
     outputs: {
       ...meshOutputs(cfg, mesh),
+      ...pubsubOutputs,
       eventHubsNamespace: eventHubs.namespaceName,
       kafkaBrokers: eventHubs.brokers,
       eventHubNames: eventHubs.eventHubNames,
     },
   };
+}
+
+/**
+ * The Google side of the Pub/Sub channel. The mesh's props already carry the service
+ * account's email (config.ts derives it from project and account ID, as Google does); the
+ * created account's email is checked against it, so a mismatch fails `pulumi up`.
+ */
+function deployGcpPubSub(cfg: ProgramConfig, plan: SynthesizedEventMesh): GcpPubSub {
+  const gcp = cfg.gcp!;
+  const { systemNamespace, integrationNamespace } = plan.addressing;
+  const applications = (cfg.mesh.applications ?? []).filter((a) => (a.channel ?? cfg.channel) === 'pubsub').map((a) => a.name);
+  const gcpPubSub = new GcpPubSub('gcp-pubsub', {
+    project: gcp.project,
+    accountId: gcp.accountId,
+    createResources: gcp.createResources,
+    systemNamespace,
+    integrationNamespace,
+    topics: gcp.topics === false ? undefined : { applications, brokers: plan.defaultChannel === 'pubsub' ? plan.brokers : [] },
+  });
+  const wired = cfg.mesh.pubsub?.gcpServiceAccount;
+  gcpPubSub.serviceAccountEmail.apply((email) => {
+    if (email !== undefined && email !== wired) {
+      throw new pulumi.ResourceError(`the Google service account is ${email}, but the mesh's ServiceAccounts were annotated with ${wired}`, gcpPubSub);
+    }
+  });
+  return gcpPubSub;
 }
 
 function meshOutputs(cfg: ProgramConfig, mesh: EventMesh): ProgramResult['outputs'] {

@@ -220,9 +220,31 @@ describe('mesh', () => {
       'defaultChannel must be one of nats, kafka, inmemory, pubsub, got "rabbitmq"', '(at user/mesh)');
   });
 
-  test('channel pubsub has no construct backend yet', () => {
+  test('channel pubsub without the pubsub prop (no project)', () => {
     expectError(() => new EventMesh(newChart(), 'mesh', { defaultChannel: 'pubsub' }),
-      'channel "pubsub" cannot be deployed by the constructs yet', 'docs/pubsub.md', '(at user/mesh)');
+      'channel "pubsub" is enabled but the pubsub prop is missing (no Google Cloud project)', 'set pubsub: { project:', '(at user/mesh)');
+  });
+
+  test('pubsub with a project that is no project ID', () => {
+    expectError(() => new EventMesh(newChart(), 'mesh', { defaultChannel: 'pubsub', pubsub: { project: 'My Project', gcpServiceAccount: 'em@p.iam.gserviceaccount.com' } }),
+      'pubsub project must be a Google Cloud project ID', 'got "My Project"', 'set pubsub.project', '(at user/mesh/PubSub)');
+  });
+
+  test('pubsub with both a key Secret and a Google service account', () => {
+    expectError(() => new EventMesh(newChart(), 'mesh', {
+      defaultChannel: 'pubsub',
+      pubsub: { project: 'my-project', gcpServiceAccount: 'event-mesh@my-project.iam.gserviceaccount.com', keySecret: { name: 'gcp-key' } },
+    }), 'pubsub sets both gcpServiceAccount and keySecret', 'drop keySecret', '(at user/mesh/PubSub)');
+  });
+
+  test('pubsub with no credentials at all', () => {
+    expectError(() => new EventMesh(newChart(), 'mesh', { defaultChannel: 'pubsub', pubsub: { project: 'my-project' } }),
+      'pubsub has no credentials', 'pubsub.gcpServiceAccount', 'pubsub.keySecret', '(at user/mesh/PubSub)');
+  });
+
+  test('pubsub with a Google service account that is no email', () => {
+    expectError(() => new EventMesh(newChart(), 'mesh', { defaultChannel: 'pubsub', pubsub: { project: 'my-project', gcpServiceAccount: 'event-mesh' } }),
+      'pubsub gcpServiceAccount must be a Google service account email, got "event-mesh"', 'iam.gserviceaccount.com', '(at user/mesh/PubSub)');
   });
 
   test('dispatcher resources that are not quantities', () => {

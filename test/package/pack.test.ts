@@ -135,7 +135,7 @@ test('installed without Pulumi: a chart with EventMesh + Trigger type-checks and
 
   expect(run(path.join(project, 'node_modules', '.bin', 'event-mesh'), ['--version'], project).trim()).toBe(PKG.version);
   expect(() => run(process.execPath, ['-e', "require('event-mesh/stacks')"], project)).toThrow(
-    /event-mesh\/stacks needs @pulumi\/pulumi, @pulumi\/kubernetes, @pulumi\/azure-native \(optional peer dependencies of event-mesh.*\): npm install @pulumi\/pulumi @pulumi\/kubernetes @pulumi\/azure-native/,
+    /event-mesh\/stacks needs @pulumi\/pulumi, @pulumi\/kubernetes, @pulumi\/azure-native, @pulumi\/gcp \(optional peer dependencies of event-mesh.*\): npm install @pulumi\/pulumi @pulumi\/kubernetes @pulumi\/azure-native @pulumi\/gcp/,
   );
 });
 

@@ -73,6 +73,16 @@ function stateFor(type: string, name: string, inputs: Record<string, unknown>): 
     case 'azure-native:eventhub:EventHub':
       state.name = inputs.eventHubName ?? name;
       break;
+    case 'gcp:serviceaccount/account:Account': {
+      const email = `${inputs.accountId as string}@${inputs.project as string}.iam.gserviceaccount.com`;
+      state.email = email;
+      state.name = `projects/${inputs.project as string}/serviceAccounts/${email}`;
+      state.member = `serviceAccount:${email}`;
+      break;
+    }
+    case 'gcp:projects/iAMCustomRole:IAMCustomRole':
+      state.name = `projects/${inputs.project as string}/roles/${inputs.roleId as string}`;
+      break;
     default:
       break;
   }

@@ -26,7 +26,7 @@ function problemsOf(values: Record<string, unknown>): string {
 describe('program config', () => {
   test('defaults: NATS, no applications, the current kube context', () => {
     const cfg = readProgramConfig(source({}));
-    expect(cfg).toEqual({ channel: 'nats', mesh: { defaultChannel: 'nats' }, kubeContext: undefined, azure: undefined, usesKafka: false });
+    expect(cfg).toEqual({ channel: 'nats', mesh: { defaultChannel: 'nats' }, kubeContext: undefined, azure: undefined, usesKafka: false, gcp: undefined, usesPubSub: false });
   });
 
   test('Pulumi.dev.yaml is a valid configuration the construct accepts', () => {
@@ -61,7 +61,7 @@ describe('program config', () => {
   });
 
   test('errors name the key and the fix', () => {
-    expect(problemsOf({ channel: 'rabbitmq' })).toMatch(/event-mesh:channel: must be one of "nats", "kafka", got "rabbitmq"\n\s+fix: pulumi config set event-mesh:channel nats/);
+    expect(problemsOf({ channel: 'rabbitmq' })).toMatch(/event-mesh:channel: must be one of "nats", "kafka", "pubsub", got "rabbitmq"\n\s+fix: pulumi config set event-mesh:channel nats/);
     expect(problemsOf({ channel: 'kafka' })).toMatch(/event-mesh:azure: is required when a channel is Kafka[\s\S]*fix: pulumi config set --path 'event-mesh:azure.location' westeurope/);
     expect(problemsOf({ channel: 'kafka', azure: { location: 'westeurope', sku: 'Basic' } })).toMatch(/event-mesh:azure.sku: "Basic" has no Kafka endpoint[\s\S]*Standard or Premium[\s\S]*azure.sku' Standard/);
     expect(problemsOf({ channel: 'kafka', azure: { sku: 'Standard' } })).toMatch(/event-mesh:azure.location: is required/);

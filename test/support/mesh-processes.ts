@@ -61,15 +61,25 @@ async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
   }
 }
 
-/** Start subscriber, dispatcher and adapter processes against NATS at `natsUrl` (a list allowed). */
-export async function startMesh(natsUrl: string, options: { replicas?: number } = {}): Promise<Mesh> {
+/** The channel the processes use instead of NATS: its CLI flags and env (e.g. Pub/Sub and its emulator). */
+export interface MeshChannel {
+  readonly args: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Start subscriber, dispatcher and adapter processes against NATS at `natsUrl` (a list
+ * allowed), or, with `options.channel`, on that channel.
+ */
+export async function startMesh(natsUrl: string, options: { replicas?: number; channel?: MeshChannel } = {}): Promise<Mesh> {
   const subscriber = await startSubscriber();
   const dir = mkdtempSync(path.join(tmpdir(), 'mesh-routing-'));
   writeFileSync(path.join(dir, 'routing.yaml'), meshManifests(subscriber.url).map((o) => stringify(o)).join('---\n'));
   const adapterPort = await freePort();
   const dispatcherPort = await freePort();
-  const common = ['--nats-url', natsUrl, '--stream-replicas', String(options.replicas ?? 1), '--shutdown-grace', '1s', '--host', '127.0.0.1'];
-  const env = { LOG_LEVEL: 'warn' };
+  const channelArgs = options.channel?.args ?? ['--nats-url', natsUrl, '--stream-replicas', String(options.replicas ?? 1)];
+  const common = [...channelArgs, '--shutdown-grace', '1s', '--host', '127.0.0.1'];
+  const env = { LOG_LEVEL: 'warn', ...options.channel?.env };
   const mesh: Mesh = {
     subscriber,
     adapterUrl: `http://127.0.0.1:${adapterPort}`,

@@ -137,6 +137,25 @@ export class ChannelUnavailableError extends Error {
   }
 }
 
+/**
+ * Wait for a channel's connection attempt, but at most `timeoutMs`: then reject with
+ * ChannelUnavailableError(`message()`, Retry-After 2 s) while the attempt goes on in the
+ * background, so a caller can answer 503 instead of hanging.
+ */
+export async function awaitConnection(connecting: Promise<unknown>, timeoutMs: number, message: () => string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      connecting,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ChannelUnavailableError(message(), 2)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The channel's storage is full: answer 507. */
 export class ChannelFullError extends Error {
   constructor(message: string) {

@@ -15,6 +15,7 @@
 import { Admin, CompressionTypes, Consumer, EachBatchPayload, Kafka, KafkaMessage, logLevel, Producer, SASLOptions } from 'kafkajs';
 import type { ChannelKind } from '../../constructs/api';
 import {
+  awaitConnection,
   Channel,
   ChannelConsumer,
   ChannelFullError,
@@ -270,18 +271,7 @@ export class KafkaChannel implements Channel {
     if (!this.connecting) {
       this.connecting = this.connectLoop();
     }
-    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ChannelUnavailableError(`Kafka brokers ${this.options.brokers.join(',')} are not reachable yet (still trying)`, 2)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await awaitConnection(this.connecting, this.options.connectTimeoutMs ?? 10_000, () => `Kafka brokers ${this.options.brokers.join(',')} are not reachable yet (still trying)`);
   }
 
   private attemptClients: Array<{ disconnect(): Promise<void> }> = [];

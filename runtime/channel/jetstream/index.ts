@@ -27,7 +27,7 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, JetStreamApiError, JetStreamClient, jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import type { ChannelKind } from '../../../constructs/api';
 import { redactUrlCredentials } from '../../observability/redact';
-import { Channel, ChannelConsumer, ChannelLogger, ChannelUnavailableError, ConsumerOptions, EventAttributes, MessageHandler, noopLogger, TopicOptions } from '../channel';
+import { awaitConnection, Channel, ChannelConsumer, ChannelLogger, ChannelUnavailableError, ConsumerOptions, EventAttributes, MessageHandler, noopLogger, TopicOptions } from '../channel';
 import { consumerConfigFor, consumerNeedsUpdate, consumerUpdateFor, streamConfigFor, streamNeedsUpdate } from './config';
 import { errText, isNoResponders, mapNatsError } from './errors';
 import { durableNameFor, streamNameFor, subjectFor } from './names';
@@ -106,18 +106,7 @@ export class JetStreamChannel implements Channel {
       this.connecting = this.doConnect();
       this.connecting.catch((e) => this.logger.error({ err: errText(e) }, 'connecting to NATS failed'));
     }
-    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ChannelUnavailableError(`NATS at ${this.serverList().map(redactUrlCredentials).join(', ')} is not reachable yet (still trying)`, 2)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await awaitConnection(this.connecting, this.options.connectTimeoutMs ?? 10_000, () => `NATS at ${this.serverList().map(redactUrlCredentials).join(', ')} is not reachable yet (still trying)`);
   }
 
   private serverList(): string[] {

@@ -19,7 +19,7 @@
  */
 import { Duration, PubSub, SubscriptionCloseBehaviors, type Subscription, type Topic } from '@google-cloud/pubsub';
 import type { ChannelKind } from '../../../constructs/api';
-import { Channel, ChannelConsumer, ChannelUnavailableError, ConsumerOptions, MessageHandler, TopicOptions } from '../channel';
+import { awaitConnection, Channel, ChannelConsumer, ChannelUnavailableError, ConsumerOptions, MessageHandler, TopicOptions } from '../channel';
 import type { ChannelLogger } from '../channel';
 import { toPubSubMessage } from './binding';
 import { PubSubConnection, subscriptionSettings, SubscriptionSettings, subscriptionUpdates, topicSettings } from './config';
@@ -87,18 +87,7 @@ export class PubSubChannel implements Channel {
     this.pubsub();
     if (!this.probeTimer && !this.probing) this.scheduleProbe(0);
     if (this.ready) return;
-    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        new Promise<void>((resolve) => this.readyWaiters.push(resolve)),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ChannelUnavailableError(`Pub/Sub${this.options.emulatorHost ? ` (emulator ${this.options.emulatorHost})` : ''} is not reachable yet (still trying)`, 2)), timeoutMs);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await awaitConnection(new Promise<void>((resolve) => this.readyWaiters.push(resolve)), this.options.connectTimeoutMs ?? 10_000, () => `Pub/Sub${this.options.emulatorHost ? ` (emulator ${this.options.emulatorHost})` : ''} is not reachable yet (still trying)`);
   }
 
   private scheduleProbe(delayMs: number): void {

@@ -13,7 +13,7 @@ import { App, Chart } from 'cdk8s';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { EventMesh } from '../constructs';
-import { brokerTopic } from '../constructs/api';
+import { brokerRetryTopic, brokerTopic } from '../constructs/api';
 import { JetStreamChannel, streamNameFor } from '../runtime/channel/jetstream';
 import { startNatsServer } from '../test/support/nats-server';
 
@@ -89,14 +89,16 @@ export async function fanOut(triggers: number, events: number, deps: FanOutDeps)
     });
     await deps.waitReady(`http://127.0.0.1:${port}/readyz`, 120_000);
     const jsm = await jetstreamManager(nc);
-    const consumers = async () => {
+    const countOn = async (t: string) => {
       try {
-        return (await jsm.streams.info(streamNameFor(topic))).state.consumer_count;
+        return (await jsm.streams.info(streamNameFor(t))).state.consumer_count;
       } catch {
         return 0;
       }
     };
-    await until(async () => (await consumers()) >= triggers, 180_000, `${triggers} consumers not created`);
+    // The broker's fan-out consumer, and each Trigger's consumer of parked events.
+    const consumers = async () => (await countOn(topic)) + (await countOn(brokerRetryTopic(NAMESPACE, 'default')));
+    await until(async () => (await countOn(topic)) >= 1 && (await countOn(brokerRetryTopic(NAMESPACE, 'default'))) >= triggers, 180_000, `${triggers} consumers not created`);
     const startupSeconds = (Date.now() - started) / 1000;
 
     await channel.connect();

@@ -64,7 +64,7 @@ export async function writeSummary(r: Record<string, any>, dir: string): Promise
   }
   if (fan.length) {
     lines.push('## Fan-out', '');
-    lines.push(`One broker, N Triggers, each with an exact \`type\` filter matching 1/N of ${fan[0].events} events; the dispatcher delivers them all to one subscriber. Baseline: 1 Trigger.`, '');
+    lines.push(`One broker, N Triggers, each with an exact \`type\` filter matching 1/N of ${fan[0].events} events; the dispatcher delivers them all to one subscriber. NATS consumers: the broker's fan-out consumer plus one consumer of parked events per Trigger. Baseline: 1 Trigger.`, '');
     lines.push('| Triggers | delivered/s | ratio to 1 Trigger | dispatcher peak RSS | NATS consumers | dispatcher startup |', '|---:|---:|---:|---:|---:|---:|');
     for (const f of fan) lines.push(`| ${f.triggers} | ${f.deliveredPerSecond} | ${f.ratioToOneTrigger} | ${f.dispatcherPeakRssMb} MB | ${f.natsConsumers} | ${f.startupSeconds.toFixed(1)} s |`);
     lines.push('', '![fan-out](fan-out.svg)', '');

@@ -121,6 +121,24 @@ export function subscriptionConsumer(namespace: string, subscription: string): s
 export function triggerConsumer(namespace: string, trigger: string): string {
   return `trigger.${namespace}.${trigger}`;
 }
+/**
+ * A broker's fan-out stage: one durable consumer reads each event of the broker once and
+ * hands it to the Triggers whose filters match (instead of one consumer per Trigger).
+ */
+export function brokerFanOutConsumer(namespace: string, broker: string): string {
+  return `fanout.${namespace}.${broker}`;
+}
+/**
+ * Where the fan-out stage parks a Trigger's event it cannot finish now (the Trigger is
+ * saturated, or a delivery must be tried again later): one topic per broker, one durable
+ * consumer per Trigger on it (`triggerRetryConsumer`).
+ */
+export function brokerRetryTopic(namespace: string, broker: string): string {
+  return `retry.${namespace}.${broker}`;
+}
+export function triggerRetryConsumer(namespace: string, trigger: string): string {
+  return `retry.${namespace}.${trigger}`;
+}
 
 /**
  * Where a Destination points. Services, Knative Services and Kyma Functions are reached

@@ -65,6 +65,12 @@ export interface ConsumerOptions {
    */
   readonly deliverPolicy?: 'all' | 'new';
   /**
+   * A consumer that does not exist yet starts right after this topic sequence (overrides
+   * `deliverPolicy`): how a broker's fan-out stage takes over from per-Trigger consumers
+   * without skipping what they had not acknowledged. Channels without sequences ignore it.
+   */
+  readonly startAfter?: number;
+  /**
    * Hand one message to the handler at most this many times, whatever happens (JetStream
    * `max_deliver`); past it the channel stops redelivering it. A backstop: the dispatcher
    * dead-letters or drops a message itself before. Channels without such a setting ignore
@@ -89,6 +95,8 @@ export interface ChannelMessage {
   readonly data: Uint8Array;
   /** 1 on the first delivery, higher on redeliveries (after a crash or nak). */
   readonly deliveryCount: number;
+  /** The event's position in its topic (JetStream stream sequence), where the channel has one. */
+  readonly sequence?: number;
   /** The event is done with: delivered, dead-lettered or deliberately dropped. */
   ack(): Promise<void>;
   /** Give the event back for redelivery, after `delayMs` if given. */
@@ -124,6 +132,12 @@ export interface Channel {
    * the durable until its inactivity limit.
    */
   deleteConsumer?(topic: string, consumer: string): Promise<void>;
+  /**
+   * How far a durable consumer is done: the highest topic sequence up to which every event
+   * it was to get is acknowledged, or undefined when it does not exist. Optional: channels
+   * whose consumers do not outlive the process have nothing to report.
+   */
+  consumerSettledUpTo?(topic: string, consumer: string): Promise<number | undefined>;
   close(): Promise<void>;
 }
 

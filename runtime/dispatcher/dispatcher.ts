@@ -5,7 +5,7 @@
  */
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_SYSTEM_NAMESPACE } from '../../constructs/api';
+import { brokerFanOutConsumer, brokerRetryTopic, DEFAULT_SYSTEM_NAMESPACE, triggerRetryConsumer } from '../../constructs/api';
 import type { Destination, MeshAddressing } from '../../constructs/api';
 import type { Channel, TopicOptions } from '../channel/channel';
 import { answerClientError, sendError, sendJson } from '../http';
@@ -16,6 +16,8 @@ import { resolveTarget } from './delivery/targets';
 import type { Target } from './delivery/targets';
 import { DeliveryWorker } from './delivery/worker';
 import type { WorkerRoute } from './delivery/worker';
+import { BrokerFanOut } from './fanout/broker-fan-out';
+import { parkedAttributes } from './fanout/parked';
 import { BrokerStore } from './ingress/broker-store';
 import { handleBrokerIngress, parseBrokerPath } from './ingress/http';
 import { createDispatcherMetrics } from './metrics';
@@ -57,6 +59,12 @@ export interface DispatcherOptions {
   readonly metricsEventType?: boolean;
   /** Broker ingress: deepest nesting of arrays and objects in a JSON body. @default 64 */
   readonly maxJsonDepth?: number;
+  /**
+   * Feed a broker's unordered Triggers from one fan-out consumer per broker (each event read
+   * once) instead of a consumer per Trigger. Ordered Triggers always have their own.
+   * @default true on JetStream and in-memory channels, false on Kafka and Pub/Sub
+   */
+  readonly fanOut?: boolean;
 }
 
 export interface DispatcherDeps {
@@ -84,7 +92,16 @@ export interface Dispatcher {
   close(graceMs?: number): Promise<void>;
 }
 
-function triggerWorkerRoute(t: TriggerRoute): WorkerRoute {
+function triggerWorkerRoute(t: TriggerRoute, fanOut: boolean): WorkerRoute {
+  if (fanOut && t.order !== 'ordered') {
+    return {
+      ...triggerWorkerRoute(t, false),
+      stage: 'fan-out',
+      topic: brokerRetryTopic(t.namespace, t.spec.broker),
+      consumer: triggerRetryConsumer(t.namespace, t.name),
+      prefilter: parkedAttributes(t.key),
+    };
+  }
   return {
     kind: 'trigger',
     key: t.key,
@@ -138,6 +155,14 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   let accepting = true;
   let closing: Promise<void> | undefined;
   const triggerWorkers = new Map<string, DeliveryWorker>();
+  const fanOutEnabled = options.fanOut ?? (channel.kind === 'nats' || channel.kind === 'inmemory');
+  /** Per broker key: its fan-out stage, while it has fan-out Triggers. */
+  const fanOuts = new Map<string, BrokerFanOut>();
+  /**
+   * Per-Trigger consumers of an earlier version, taken over by a fan-out stage: removed once
+   * the stage has settled past where they were (key: topic|consumer).
+   */
+  const legacyConsumers = new Map<string, { topic: string; consumer: string; brokerKey: string; upTo: number }>();
   const subscriptionWorkers = new Map<string, DeliveryWorker>();
   const ensuredTopics = new Set<string>();
   /** Durable consumers of deleted routes still to remove (retried with the reconcile). */
@@ -183,7 +208,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
         if (!wanted.has(key)) {
           workers.delete(key);
           logger.info({ kind: worker.current.kind, route: key }, 'stopping consumer (removed from routing)');
-          await worker.stop(graceDefault);
+          await worker.stop(graceDefault, true);
           consumersToDelete.set(`${worker.current.topic}|${worker.current.consumer}`, { topic: worker.current.topic, consumer: worker.current.consumer });
         }
       }
@@ -203,6 +228,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
         const worker = new DeliveryWorker(route, workerDeps);
         try {
           await ensureTopic(route.topic);
+          if (worker.fanOut) await takeOverLegacy(worker);
           await worker.start();
           workers.set(key, worker);
           logger.info({ kind: route.kind, route: key, topic: route.topic, consumer: route.consumer }, 'consumer started');
@@ -214,7 +240,8 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
     };
     // Triggers first: a new Trigger consumer starts at "new", so it must exist before the
     // Subscriptions start feeding its broker.
-    await sync(triggerWorkers, new Map([...table.triggers].map(([k, t]) => [k, triggerWorkerRoute(t)])));
+    await sync(triggerWorkers, new Map([...table.triggers].map(([k, t]) => [k, triggerWorkerRoute(t, fanOutEnabled)])));
+    failures += await syncFanOuts();
     await sync(subscriptionWorkers, new Map([...table.subscriptions].map(([k, s]) => [k, subscriptionWorkerRoute(s)])));
     // A deleted Trigger or Subscription owes no more events: remove its durable consumer.
     for (const [key, c] of consumersToDelete) {
@@ -228,12 +255,88 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
         logger.warn({ topic: c.topic, consumer: c.consumer, err: (err as Error).message }, 'could not remove durable consumer; will retry');
       }
     }
+    failures += await removeLegacy();
     if (retryTimer) clearTimeout(retryTimer);
     retryTimer = undefined;
-    if (failures > 0 && !closing) {
+    if ((failures > 0 || legacyConsumers.size > 0) && !closing) {
       retryTimer = setTimeout(() => void serial(reconcile), 2000);
       retryTimer.unref();
     }
+  };
+
+  /**
+   * Upgrade from per-Trigger consumers: a fan-out Trigger whose old durable consumer on the
+   * broker topic still exists leaves everything up to where that one had settled to it
+   * (`startAfter`); the old consumer, no longer read, is removed by removeLegacy once the
+   * fan-out stage has settled past that point.
+   */
+  const takeOverLegacy = async (worker: DeliveryWorker): Promise<void> => {
+    const r = worker.current;
+    const t = table.triggers.get(r.key);
+    if (!t || !channel.consumerSettledUpTo) return;
+    const upTo = await channel.consumerSettledUpTo(t.topic, t.consumer);
+    if (upTo === undefined) return;
+    worker.startAfter = upTo;
+    legacyConsumers.set(`${t.topic}|${t.consumer}`, { topic: t.topic, consumer: t.consumer, brokerKey: t.brokerKey, upTo });
+    logger.info({ route: r.key, consumer: t.consumer, upTo }, 'taking over from the per-Trigger consumer of an earlier version');
+  };
+
+  /** Bring the fan-out stages in line with the running fan-out Triggers; returns failures. */
+  const syncFanOuts = async (): Promise<number> => {
+    let failures = 0;
+    const wanted = new Map<string, { topic: string; namespace: string; name: string }>();
+    for (const w of triggerWorkers.values()) {
+      if (!w.fanOut) continue;
+      const t = table.triggers.get(w.current.key);
+      const b = t ? table.brokers.get(t.brokerKey) : undefined;
+      if (b) wanted.set(b.key, { topic: b.topic, namespace: b.namespace, name: b.name });
+    }
+    for (const [key, f] of fanOuts) {
+      if (wanted.get(key)?.topic === f.target.topic) continue;
+      fanOuts.delete(key);
+      await f.stop(graceDefault);
+      consumersToDelete.set(`${f.target.topic}|${f.target.consumer}`, { topic: f.target.topic, consumer: f.target.consumer });
+      logger.info({ broker: key }, 'fan-out stage stopped (no fan-out Triggers left)');
+    }
+    for (const [key, b] of wanted) {
+      if (fanOuts.has(key) || closing) continue;
+      const consumer = brokerFanOutConsumer(b.namespace, b.name);
+      consumersToDelete.delete(`${b.topic}|${consumer}`);
+      const f = new BrokerFanOut({ brokerKey: key, topic: b.topic, consumer }, { channel, logger, table: () => table, worker: (k) => triggerWorkers.get(k), ackWaitMs });
+      // A new stage starts where the earliest per-Trigger consumer it takes over had settled.
+      const floors = [...legacyConsumers.values()].filter((l) => l.brokerKey === key).map((l) => l.upTo);
+      try {
+        await ensureTopic(b.topic);
+        await f.start(floors.length ? Math.min(...floors) : undefined);
+        fanOuts.set(key, f);
+        logger.info({ broker: key, topic: b.topic, consumer }, 'fan-out stage started');
+      } catch (err) {
+        failures++;
+        logger.warn({ broker: key, err: (err as Error).message }, 'could not start the fan-out stage; will retry');
+      }
+    }
+    return failures;
+  };
+
+  /** Remove the per-Trigger consumers the fan-out stages have settled past; returns failures. */
+  const removeLegacy = async (): Promise<number> => {
+    let failures = 0;
+    for (const [key, l] of legacyConsumers) {
+      if (closing || !channel.consumerSettledUpTo || !channel.deleteConsumer) break;
+      try {
+        const f = fanOuts.get(l.brokerKey);
+        const settled = f ? await channel.consumerSettledUpTo(f.target.topic, f.target.consumer) : undefined;
+        if (!f && table.brokers.has(l.brokerKey)) continue;
+        if (f && (settled === undefined || settled < l.upTo)) continue;
+        await channel.deleteConsumer(l.topic, l.consumer);
+        legacyConsumers.delete(key);
+        logger.info({ topic: l.topic, consumer: l.consumer }, 'per-Trigger consumer of an earlier version removed (taken over by the fan-out stage)');
+      } catch (err) {
+        failures++;
+        logger.warn({ topic: l.topic, consumer: l.consumer, err: (err as Error).message }, 'could not remove an old per-Trigger consumer; will retry');
+      }
+    }
+    return failures;
   };
 
   // Routing changes and retries are applied one at a time, in order.
@@ -346,9 +449,15 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       await initialLoad;
       await chain;
       const workers = [...triggerWorkers.values(), ...subscriptionWorkers.values()];
+      const stages = [...fanOuts.values()];
+      fanOuts.clear();
+      // The fan-out stages stop reading first, while the Triggers' workers finish or park
+      // what they were handed; then the workers stop.
+      const stagesStopped = Promise.all(stages.map((f) => f.stop(graceMs)));
+      await Promise.all(workers.map((w) => w.stop(graceMs)));
+      await stagesStopped;
       triggerWorkers.clear();
       subscriptionWorkers.clear();
-      await Promise.all(workers.map((w) => w.stop(graceMs)));
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeIdleConnections();

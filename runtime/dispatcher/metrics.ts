@@ -27,6 +27,8 @@ export interface DispatcherMetrics {
   readonly ingress: Counter<'namespace' | 'broker' | 'outcome'>;
   readonly unmatched: Counter<'namespace' | 'broker'>;
   readonly consumers: Gauge<'kind'>;
+  /** Trigger events the fan-out stage parked on the broker's retry topic, by reason. */
+  readonly parked: Counter<'namespace' | 'name' | 'reason'>;
   readonly routingReloads: Counter<'result'>;
   readonly routingProblems: Gauge<string>;
   /** Knative Eventing's names and labels (event_count, event_dispatch_latencies, …). */
@@ -62,6 +64,12 @@ export function createDispatcherMetrics(registry: Registry, options: KnativeMetr
     }),
     ingress: new Counter({ name: 'event_mesh_broker_ingress_events_total', help: 'Events received by broker ingress, by outcome.', labelNames: ['namespace', 'broker', 'outcome'], registers }),
     unmatched: new Counter({ name: 'event_mesh_broker_unmatched_events_total', help: 'Events stored on a broker that no Trigger matched at arrival.', labelNames: ['namespace', 'broker'], registers }),
+    parked: new Counter({
+      name: 'event_mesh_dispatcher_parked_total',
+      help: "Trigger events parked on their broker's retry topic (reason: saturated = the Trigger had too many waiting; retry = to be tried again later).",
+      labelNames: ['namespace', 'name', 'reason'],
+      registers,
+    }),
     consumers: new Gauge({ name: 'event_mesh_dispatcher_consumers', help: 'Running channel consumers.', labelNames: ['kind'], registers }),
     routingReloads: new Counter({ name: 'event_mesh_dispatcher_routing_reloads_total', help: 'Routing (re)loads, by result.', labelNames: ['result'], registers }),
     routingProblems: new Gauge({ name: 'event_mesh_dispatcher_routing_problems', help: 'Objects skipped in the current routing (invalid or unresolvable).', registers }),

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { stringify } from 'yaml';
-import { brokerTopic, triggerConsumer } from '../../constructs/api';
+import { brokerFanOutConsumer, brokerRetryTopic, brokerTopic, triggerRetryConsumer } from '../../constructs/api';
 import { JetStreamChannel } from '../../runtime/channel/jetstream';
 import { startDispatcher } from '../../runtime/dispatcher';
 import type { Dispatcher } from '../../runtime/dispatcher';
@@ -71,6 +71,10 @@ afterAll(async () => {
 describe('dispatcher routing from the cluster (in process)', () => {
   let d: Dispatcher;
   let channel: JetStreamChannel;
+  /** A fan-out Trigger is live: its broker's fan-out consumer and its own consumer of parked events exist. */
+  async function triggerConsumersExist(namespace: string, name: string): Promise<boolean> {
+    return (await channel.consumerExists(brokerTopic(namespace, 'default'), brokerFanOutConsumer(namespace, 'default'))) && (await channel.consumerExists(brokerRetryTopic(namespace, 'default'), triggerRetryConsumer(namespace, name)));
+  }
   let client: KubeClient;
   const NS = 'cluster-a';
   beforeAll(async () => {
@@ -98,7 +102,7 @@ describe('dispatcher routing from the cluster (in process)', () => {
     // Created at runtime with "kubectl apply": routed without a restart.
     await kubectl.apply(trigger(NS, 'orders', orders.url, 'order.created'), 'kubectl');
     await until(() => d.table().triggers.has(`${NS}/orders`), 10_000, 'the new Trigger to be routed');
-    await until(() => channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'orders')), 10_000, 'its durable consumer');
+    await until(() => triggerConsumersExist(NS, 'orders'), 10_000, 'its durable consumer');
     expect((await post(d.url, NS, event('order.created'))).status).toBe(202);
     expect((await post(d.url, NS, event('order.cancelled'))).status).toBe(202);
     await orders.waitFor((s) => s.accepted.length === 1, 10_000);
@@ -108,12 +112,12 @@ describe('dispatcher routing from the cluster (in process)', () => {
     // Deleted: no more deliveries, and the durable consumer is gone from JetStream.
     await kubectl.delete(KINDS.trigger, { ...KINDS.trigger, namespace: NS, name: 'orders' });
     await until(() => !d.table().triggers.has(`${NS}/orders`), 10_000, 'the Trigger to leave the routing');
-    await until(async () => !(await channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'orders'))), 10_000, 'the durable consumer to be removed');
+    await until(async () => !(await triggerConsumersExist(NS, 'orders')), 10_000, 'the durable consumer to be removed');
     expect((await post(d.url, NS, event('order.created'))).status).toBe(202);
     await control.waitFor((s) => s.accepted.length === 3, 10_000);
     await sleep(300);
     expect(orders.accepted).toHaveLength(1);
-    expect(await channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'control'))).toBe(true);
+    expect(await triggerConsumersExist(NS, 'control')).toBe(true);
     // Read-only: exactly the verbs declared for the dispatcher's role.
     expect(client.used()).toEqual(DISPATCHER_KUBE_VERBS);
   }, 60_000);
@@ -122,7 +126,7 @@ describe('dispatcher routing from the cluster (in process)', () => {
     const old = await sub();
     await kubectl.apply(trigger(NS, 'old', old.url, 'user.created', 'eventing.knative.dev/v1alpha1'), 'kubectl');
     await until(() => d.table().triggers.has(`${NS}/old`), 10_000, 'the v1alpha1 Trigger to be routed');
-    await until(() => channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'old')), 10_000, 'its durable consumer');
+    await until(() => triggerConsumersExist(NS, 'old'), 10_000, 'its durable consumer');
     expect((await post(d.url, NS, event('user.created'))).status).toBe(202);
     await old.waitFor((s) => s.accepted.length === 1, 10_000);
   }, 30_000);
@@ -134,7 +138,7 @@ describe('dispatcher routing from the cluster (in process)', () => {
     expect(d.problems().find((p) => p.name === 'late')?.message).toMatch(/Broker "default" not found in namespace "cluster-late"/);
     await kubectl.apply(broker('cluster-late'), 'kubectl');
     await until(() => d.table().triggers.has('cluster-late/late'), 10_000, 'the Trigger to be routed');
-    await until(() => channel.consumerExists(brokerTopic('cluster-late', 'default'), triggerConsumer('cluster-late', 'late')), 10_000, 'its durable consumer');
+    await until(() => triggerConsumersExist('cluster-late', 'late'), 10_000, 'its durable consumer');
     expect((await post(d.url, 'cluster-late', event('x'))).status).toBe(202);
     await late.waitFor((s) => s.accepted.length === 1, 10_000);
   }, 30_000);
@@ -149,7 +153,7 @@ describe('dispatcher routing from the cluster (in process)', () => {
     }, { compact: true });
     await until(() => lists() > listsBefore, 10_000, 'the relist after 410 Gone');
     await until(() => d.table().triggers.has(`${NS}/after-compaction`), 10_000, 'the Trigger to be routed after the relist');
-    await until(() => channel.consumerExists(brokerTopic(NS, 'default'), triggerConsumer(NS, 'after-compaction')), 10_000, 'its durable consumer');
+    await until(() => triggerConsumersExist(NS, 'after-compaction'), 10_000, 'its durable consumer');
     expect((await post(d.url, NS, event('after'))).status).toBe(202);
     await after.waitFor((s) => s.accepted.length === 1, 10_000);
   }, 30_000);
@@ -189,11 +193,12 @@ describe('event-mesh dispatcher --routing cluster (a real process, kubeconfig th
       await until(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 30_000, 'readyz');
       await kubectl.apply(trigger(NS, 'fn', fn.url, 'user.created'), 'kubectl');
       await proc.waitForOutput(/"route":"cluster-cli\/fn"[^\n]*consumer started/, 20_000);
+      await proc.waitForOutput(/"broker":"cluster-cli\/default"[^\n]*fan-out stage started/, 20_000);
       expect((await post(base, NS, event('user.created'))).status).toBe(202);
       await fn.waitFor((s) => s.accepted.length === 1, 10_000);
 
       await kubectl.delete(KINDS.trigger, { ...KINDS.trigger, namespace: NS, name: 'fn' });
-      await proc.waitForOutput(/"consumer":"trigger\.cluster-cli\.fn"[^\n]*durable consumer removed/, 20_000);
+      await proc.waitForOutput(/"consumer":"retry\.cluster-cli\.fn"[^\n]*durable consumer removed/, 20_000);
       expect((await post(base, NS, event('user.created'))).status).toBe(202);
       await sleep(500);
       expect(fn.accepted).toHaveLength(1);

@@ -56,6 +56,10 @@ export function consumerConfigFor(topic: string, consumer: string, options: Cons
     deliver_policy: options.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
     max_deliver: options.maxDeliveries ?? -1,
   };
+  if (options.startAfter !== undefined) {
+    want.deliver_policy = DeliverPolicy.StartSequence;
+    want.opt_start_seq = Math.max(0, Math.floor(options.startAfter)) + 1;
+  }
   if (topicOptions.maxInactivityMs) want.inactive_threshold = nanos(topicOptions.maxInactivityMs);
   if (filterSubject) want.filter_subject = filterSubject;
   return want;

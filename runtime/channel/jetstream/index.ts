@@ -380,6 +380,18 @@ export class JetStreamChannel implements Channel {
     }
   }
 
+  async consumerSettledUpTo(topic: string, consumer: string): Promise<number | undefined> {
+    try {
+      const info = await this.manager().consumers.info(streamNameFor(topic), durableNameFor(consumer));
+      // Nothing pending: all it was delivered is acknowledged (a consumer that never got an
+      // event reports its start here). Otherwise the ack floor: above it, some are pending.
+      return info.num_ack_pending === 0 ? info.delivered.stream_seq : info.ack_floor.stream_seq;
+    } catch (e) {
+      if (e instanceof JetStreamApiError && (e.code === 10014 || e.code === 10059)) return undefined;
+      throw mapNatsError(e, `looking up consumer ${consumer}`);
+    }
+  }
+
   async consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer> {
     try {
       if (!this.topics.has(topic)) await this.ensureImplicit(topic);

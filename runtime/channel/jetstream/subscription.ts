@@ -47,6 +47,10 @@ export class JetStreamMessage implements ChannelMessage {
     return this.m.info.deliveryCount;
   }
 
+  get sequence(): number {
+    return this.m.info.streamSequence;
+  }
+
   ack(): Promise<void> {
     if (!this.settled) this.sub.settle(this, OP_ACK);
     return RESOLVED;

@@ -26,6 +26,10 @@ import { parseReply } from './replies';
 import { describeOutcome, isRetryable, outcomeStatus } from './retry';
 import type { Target } from './targets';
 import { CHANNEL_MAX_DELIVERIES, deliveryLimit, UndeliverableEventError, undeliverableDeadLetter } from './undeliverable';
+import { Lane } from '../fanout/lane';
+import { decodeParked, encodeParked, parkedAttributes } from '../fanout/parked';
+import { FanOutShare, ParkedMessage } from '../fanout/shares';
+import type { Park } from '../fanout/shares';
 
 export interface WorkerRoute {
   readonly kind: 'trigger' | 'subscription';
@@ -43,6 +47,18 @@ export interface WorkerRoute {
   readonly delivery: DeliveryPolicy;
   /** Where replies go: the Trigger's broker, a Subscription's spec.reply, or nowhere. */
   readonly reply?: { readonly broker: { namespace: string; name: string } } | { readonly destination: Destination };
+  /**
+   * `fan-out`: a Trigger fed by its broker's fan-out stage (`offer`); its own consumer then
+   * reads only its parked events (`topic`, `consumer` and `prefilter` are the broker's
+   * retry topic, the Trigger's retry consumer and its parked attributes).
+   * @default "dedicated" (its own consumer on `topic`)
+   */
+  readonly stage?: 'dedicated' | 'fan-out';
+}
+
+/** Events that may wait in a fan-out Trigger's lane before new ones are parked. */
+export function laneQueueLimit(maxInFlight: number): number {
+  return Math.min(1024, Math.max(64, 4 * maxInFlight));
 }
 
 export interface WorkerDeps {
@@ -72,6 +88,15 @@ export class DeliveryWorker {
   private outcomeLabels!: Map<string, RouteLabels & { outcome: string }>;
   private targetCache?: { route: WorkerRoute; table: RoutingTable; target: Target };
   private knativeLabels?: KnativeRoute;
+  /** Fan-out stage only: how many deliveries run at once, and who waits. */
+  private lane?: Lane;
+  /**
+   * Fan-out stage only: broker events up to this sequence were the business of this
+   * Trigger's old per-Trigger consumer (taken over on upgrade), not of the fan-out stage.
+   */
+  startAfter?: number;
+  /** Stopped because its route was deleted (not a restart or shutdown). */
+  private removed = false;
 
   constructor(
     private route: WorkerRoute,
@@ -136,8 +161,13 @@ export class DeliveryWorker {
     return this.route;
   }
 
+  get fanOut(): boolean {
+    return this.route.stage === 'fan-out';
+  }
+
   async start(): Promise<void> {
     const { route } = this;
+    if (route.stage === 'fan-out') return this.startParked(route);
     this.consumer = await this.deps.channel.consume(route.topic, route.consumer, (m) => this.handle(m), {
       ordered: route.order === 'ordered',
       maxInFlight: route.order === 'ordered' ? 1 : route.maxInFlight,
@@ -154,9 +184,92 @@ export class DeliveryWorker {
     this.deps.metrics.consumers.inc({ kind: route.kind });
   }
 
+  /**
+   * A fan-out Trigger: the fan-out stage offers broker events (`offer`); its own consumer
+   * reads the events parked for it on the broker's retry topic, through the same lane.
+   */
+  private async startParked(route: WorkerRoute): Promise<void> {
+    this.lane = new Lane(route.maxInFlight, laneQueueLimit(route.maxInFlight));
+    this.consumer = await this.deps.channel.consume(route.topic, route.consumer, (m) => this.handleParked(m), {
+      ordered: false,
+      maxInFlight: route.maxInFlight,
+      ackWaitMs: this.deps.ackWaitMs,
+      // Everything parked for it, whenever it was parked.
+      deliverPolicy: 'all',
+      maxDeliveries: CHANNEL_MAX_DELIVERIES,
+      prefilter: route.prefilter,
+    });
+    this.heartbeats.start();
+    this.deps.metrics.consumers.inc({ kind: route.kind });
+  }
+
+  /** Whether the fan-out stage should hand this Trigger the broker event at `sequence`. */
+  takes(sequence: number | undefined): boolean {
+    return !this.stopping && (sequence === undefined || this.startAfter === undefined || sequence > this.startAfter);
+  }
+
+  /**
+   * Fan-out stage: this Trigger's share of a broker event (already parsed when `parsed`).
+   * Runs in the lane; parked instead when too many wait.
+   */
+  offer(share: FanOutShare, parsed?: { event: CloudEventJson; raw?: Uint8Array }): void {
+    const lane = this.lane;
+    if (!lane) return share.fail();
+    lane.submit({
+      spillable: true,
+      run: () => this.handle(share, parsed),
+      spill: () => share.spill(),
+      // Stopped before it ran: a deleted Trigger owes nothing more; otherwise park it for
+      // the Trigger's next worker (a restart, or the next process).
+      abandon: () => (this.removed ? void share.ack() : share.spill()),
+    });
+  }
+
+  /** Parks an event for this Trigger on its broker's retry topic. */
+  readonly park: Park = (event, deliveries, delayMs, reason) => {
+    const route = this.route;
+    this.deps.metrics.parked.inc({ namespace: route.namespace, name: route.name, reason });
+    return this.deps.channel.publish(route.topic, encodeParked({ trigger: route.key, deliveries, notBefore: Date.now() + Math.max(0, delayMs) }, event), parkedAttributes(route.key));
+  };
+
+  /** The retry consumer's handler: an event parked for this Trigger, once it is due. */
+  private handleParked(message: ChannelMessage): Promise<void> {
+    const parked = decodeParked(message.data);
+    // Channels that cannot filter on the server hand every Trigger's parked events to each.
+    if (!parked || parked.trigger !== this.route.key) {
+      if (!parked) this.deps.logger.warn({ route: this.route.key, topic: this.route.topic }, 'ignoring a message on the retry topic that is not a parked event');
+      return message.ack();
+    }
+    const wait = parked.notBefore - Date.now();
+    if (wait > 0) {
+      message.nak(wait);
+      return Promise.resolve();
+    }
+    const lane = this.lane;
+    if (!lane || this.stopping) {
+      // Not at once: this consumer may still be open while it stops, and an immediate
+      // redelivery to it would spin.
+      message.nak(1000);
+      return Promise.resolve();
+    }
+    const retry = new ParkedMessage(message, parked.event, parked.deliveries, this.park);
+    return new Promise<void>((done) => {
+      lane.submit({
+        spillable: false,
+        run: () => this.handle(retry).finally(done),
+        spill: () => undefined,
+        abandon: () => {
+          message.nak(1000);
+          done();
+        },
+      });
+    });
+  }
+
   /** Swap filter, subscriber or delivery policy in place: same consumer, same position. */
   update(route: WorkerRoute): void {
     this.route = route;
+    this.lane?.resize(route.maxInFlight);
     this.cacheLabels();
   }
 
@@ -164,13 +277,18 @@ export class DeliveryWorker {
    * Stop fetching; backoff waits end at once (their events are released for redelivery),
    * in-flight requests get `graceMs` to finish, then are aborted and released.
    */
-  async stop(graceMs: number): Promise<void> {
+  async stop(graceMs: number, removed = false): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.removed = removed;
+    // Shares still waiting in the lane go back with their broker event.
+    this.lane?.close();
     this.stopWaiting.abort();
     const timer = setTimeout(() => this.hardStop.abort(), Math.max(0, graceMs));
     try {
-      await this.consumer?.stop(graceMs + 50);
+      // A fan-out Trigger's deliveries run in its lane, not in its consumer's handler.
+      const lane = this.lane;
+      await Promise.all([this.consumer?.stop(graceMs + 50), lane ? Promise.race([lane.idle(), new Promise((r) => setTimeout(r, graceMs + 50).unref())]) : undefined]);
     } finally {
       clearTimeout(timer);
       this.heartbeats.stop();
@@ -188,8 +306,8 @@ export class DeliveryWorker {
     return this.deliveryDeps;
   }
 
-  /** The consumer's handler: settles the message exactly once. */
-  async handle(message: ChannelMessage): Promise<void> {
+  /** The consumer's handler: settles the message exactly once (`parsed`: its data, already read). */
+  async handle(message: ChannelMessage, parsed?: { event: CloudEventJson; raw?: Uint8Array }): Promise<void> {
     const received = performance.now();
     const route = this.route;
     const log = this.deps.logger;
@@ -200,7 +318,7 @@ export class DeliveryWorker {
     let event: CloudEventJson;
     let raw: Uint8Array | undefined;
     try {
-      ({ event, raw } = readChannelEvent(message.data));
+      ({ event, raw } = parsed ?? readChannelEvent(message.data));
     } catch (err) {
       // Redelivery cannot make stored bytes valid: dead-letter them (or drop), loudly.
       const why = err instanceof EventValidationError ? err.message : String(err);

@@ -110,13 +110,22 @@ function collect(value: unknown, origin: string, out: ManifestObject[], problems
 
 /** Read every manifest under `dir` (or the single file `dir`). Throws only when `dir` itself is missing. */
 export async function readManifests(dir: string, options: ReadManifestOptions = {}): Promise<ManifestSet> {
+  return (await readManifestsIfChanged(dir, undefined, options))!;
+}
+
+/**
+ * readManifests, but undefined (nothing parsed) when the files hash to `lastFingerprint`:
+ * the periodic re-read of a large routing directory then costs a hash, not a YAML parse
+ * that would hold the event loop for as long as parsing thousands of Triggers takes.
+ */
+export async function readManifestsIfChanged(dir: string, lastFingerprint: string | undefined, options: ReadManifestOptions = {}): Promise<ManifestSet | undefined> {
   const files: string[] = [];
   const stat = await fs.stat(dir);
   if (stat.isFile()) files.push(dir);
   else await listYamlFiles(dir, 0, options.maxDepth ?? 8, files);
   const hash = createHash('sha256');
-  const objects: ManifestObject[] = [];
   const problems: string[] = [];
+  const texts: [string, string][] = [];
   for (const file of files) {
     let text: string;
     try {
@@ -126,7 +135,11 @@ export async function readManifests(dir: string, options: ReadManifestOptions = 
       continue;
     }
     hash.update(file).update('\0').update(text).update('\0');
-    objects.push(...parseManifests(text, path.relative(dir, file) || path.basename(file), problems, options));
+    texts.push([file, text]);
   }
-  return { objects, problems, fingerprint: hash.digest('hex'), files };
+  const fingerprint = hash.digest('hex');
+  if (lastFingerprint !== undefined && fingerprint === lastFingerprint) return undefined;
+  const objects: ManifestObject[] = [];
+  for (const [file, text] of texts) objects.push(...parseManifests(text, path.relative(dir, file) || path.basename(file), problems, options));
+  return { objects, problems, fingerprint, files };
 }

@@ -5,7 +5,7 @@
  * one is not reported.
  */
 import { watch, FSWatcher } from 'node:fs';
-import { readManifests } from './manifests';
+import { readManifests, readManifestsIfChanged } from './manifests';
 import type { ManifestSet, ReadManifestOptions } from './manifests';
 
 export interface RoutingWatcherOptions {
@@ -71,14 +71,14 @@ export class RoutingWatcher {
   async check(): Promise<void> {
     if (this.stopped) return;
     this.watchDir();
-    let set: ManifestSet;
+    let set: ManifestSet | undefined;
     try {
-      set = await readManifests(this.options.dir, this.options.readOptions);
+      set = await readManifestsIfChanged(this.options.dir, this.lastFingerprint, this.options.readOptions);
     } catch (err) {
       this.options.onError?.(err as Error);
       return;
     }
-    if (set.fingerprint === this.lastFingerprint || this.stopped) return;
+    if (!set || set.fingerprint === this.lastFingerprint || this.stopped) return;
     this.lastFingerprint = set.fingerprint;
     try {
       await this.options.onChange(set);

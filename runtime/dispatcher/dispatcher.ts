@@ -16,7 +16,8 @@ import { resolveTarget } from './delivery/targets';
 import type { Target } from './delivery/targets';
 import { DeliveryWorker } from './delivery/worker';
 import type { WorkerRoute } from './delivery/worker';
-import { BrokerFanOut } from './fanout/broker-fan-out';
+import { BrokerFanOut, fanOutSourcesKey } from './fanout/broker-fan-out';
+import type { BrokerFanOutTarget } from './fanout/broker-fan-out';
 import { parkedAttributes } from './fanout/parked';
 import { BrokerStore } from './ingress/broker-store';
 import { handleBrokerIngress, parseBrokerPath } from './ingress/http';
@@ -162,6 +163,8 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
    * Per-Trigger consumers of an earlier version, taken over by a fan-out stage: removed once
    * the stage has settled past where they were (key: topic|consumer).
    */
+  /** Subscriptions a fan-out stage read straight into their broker at the last reconcile. */
+  let directBefore = new Map<string, { topic: string; consumer: string; brokerKey: string }>();
   const legacyConsumers = new Map<string, { topic: string; consumer: string; brokerKey: string; upTo: number }>();
   const subscriptionWorkers = new Map<string, DeliveryWorker>();
   const ensuredTopics = new Set<string>();
@@ -241,8 +244,13 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
     // Triggers first: a new Trigger consumer starts at "new", so it must exist before the
     // Subscriptions start feeding its broker.
     await sync(triggerWorkers, new Map([...table.triggers].map(([k, t]) => [k, triggerWorkerRoute(t, fanOutEnabled)])));
-    failures += await syncFanOuts();
-    await sync(subscriptionWorkers, new Map([...table.subscriptions].map(([k, s]) => [k, subscriptionWorkerRoute(s)])));
+    const direct = directSubscriptions();
+    failures += await syncFanOuts(direct);
+    await sync(subscriptionWorkers, new Map([...table.subscriptions].filter(([k]) => !direct.has(k)).map(([k, s]) => [k, subscriptionWorkerRoute(s)])));
+    // A Subscription read straight into its broker keeps its durable consumer (the stage reads it).
+    for (const d of direct.values()) consumersToDelete.delete(`${d.topic}|${d.consumer}`);
+    for (const [key, d] of directBefore) if (!table.subscriptions.has(key)) consumersToDelete.set(`${d.topic}|${d.consumer}`, d);
+    directBefore = direct;
     // A deleted Trigger or Subscription owes no more events: remove its durable consumer.
     for (const [key, c] of consumersToDelete) {
       if (!channel.deleteConsumer || closing) break;
@@ -281,35 +289,69 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
     logger.info({ route: r.key, consumer: t.consumer, upTo }, 'taking over from the per-Trigger consumer of an earlier version');
   };
 
-  /** Bring the fan-out stages in line with the running fan-out Triggers; returns failures. */
-  const syncFanOuts = async (): Promise<number> => {
-    let failures = 0;
-    const wanted = new Map<string, { topic: string; namespace: string; name: string }>();
-    for (const w of triggerWorkers.values()) {
-      if (!w.fanOut) continue;
-      const t = table.triggers.get(w.current.key);
-      const b = t ? table.brokers.get(t.brokerKey) : undefined;
-      if (b) wanted.set(b.key, { topic: b.topic, namespace: b.namespace, name: b.name });
+  /**
+   * Subscriptions whose subscriber is a served Broker fed by a fan-out stage: that stage reads
+   * their application channel straight away, with the Subscription's own durable consumer,
+   * instead of the event being stored again on the broker topic. Not when the Broker has an
+   * ordered Trigger (its dedicated consumer reads the broker topic, so events must be there).
+   */
+  const directSubscriptions = (): Map<string, { topic: string; consumer: string; brokerKey: string }> => {
+    const out = new Map<string, { topic: string; consumer: string; brokerKey: string }>();
+    if (!fanOutEnabled) return out;
+    const dedicated = new Set([...table.triggers.values()].filter((t) => t.order === 'ordered').map((t) => t.brokerKey));
+    for (const [key, s] of table.subscriptions) {
+      const target = resolve(s.subscriber, s.namespace);
+      if (target.kind !== 'broker') continue;
+      const brokerKey = `${target.namespace}/${target.broker}`;
+      if (table.brokers.has(brokerKey) && !dedicated.has(brokerKey)) out.set(key, { topic: s.topic, consumer: s.consumer, brokerKey });
     }
+    return out;
+  };
+
+  /**
+   * Bring the fan-out stages in line with the running fan-out Triggers and the Subscriptions
+   * read straight into their brokers; returns failures.
+   */
+  const syncFanOuts = async (direct: Map<string, { topic: string; consumer: string; brokerKey: string }>): Promise<number> => {
+    let failures = 0;
+    const wanted = new Map<string, BrokerFanOutTarget>();
+    const want = (brokerKey: string): { topic: string; consumer: string; brokerKey: string }[] | undefined => {
+      const b = table.brokers.get(brokerKey);
+      if (!b) return undefined;
+      let t = wanted.get(brokerKey);
+      if (!t) wanted.set(brokerKey, (t = { brokerKey, topic: b.topic, consumer: brokerFanOutConsumer(b.namespace, b.name), channels: [] }));
+      return t.channels as { topic: string; consumer: string; brokerKey: string }[];
+    };
+    for (const w of triggerWorkers.values()) {
+      const t = w.fanOut ? table.triggers.get(w.current.key) : undefined;
+      if (t) want(t.brokerKey);
+    }
+    for (const d of direct.values()) want(d.brokerKey)?.push({ topic: d.topic, consumer: d.consumer, brokerKey: d.brokerKey });
     for (const [key, f] of fanOuts) {
-      if (wanted.get(key)?.topic === f.target.topic) continue;
+      const target = wanted.get(key);
+      if (target && fanOutSourcesKey(target) === fanOutSourcesKey(f.target)) continue;
       fanOuts.delete(key);
       await f.stop(graceDefault);
+      if (target?.topic === f.target.topic) {
+        logger.info({ broker: key }, 'fan-out stage restarting (what it reads changed)');
+        continue;
+      }
       consumersToDelete.set(`${f.target.topic}|${f.target.consumer}`, { topic: f.target.topic, consumer: f.target.consumer });
-      logger.info({ broker: key }, 'fan-out stage stopped (no fan-out Triggers left)');
+      logger.info({ broker: key }, 'fan-out stage stopped (nothing left to fan out)');
     }
-    for (const [key, b] of wanted) {
+    for (const [key, target] of wanted) {
       if (fanOuts.has(key) || closing) continue;
-      const consumer = brokerFanOutConsumer(b.namespace, b.name);
-      consumersToDelete.delete(`${b.topic}|${consumer}`);
-      const f = new BrokerFanOut({ brokerKey: key, topic: b.topic, consumer }, { channel, logger, table: () => table, worker: (k) => triggerWorkers.get(k), ackWaitMs });
+      const { topic, consumer } = target;
+      consumersToDelete.delete(`${topic}|${consumer}`);
+      const f = new BrokerFanOut(target, { channel, logger, table: () => table, worker: (k) => triggerWorkers.get(k), ackWaitMs, store, metrics });
+      const b = { topic };
       // A new stage starts where the earliest per-Trigger consumer it takes over had settled.
       const floors = [...legacyConsumers.values()].filter((l) => l.brokerKey === key).map((l) => l.upTo);
       try {
         await ensureTopic(b.topic);
         await f.start(floors.length ? Math.min(...floors) : undefined);
         fanOuts.set(key, f);
-        logger.info({ broker: key, topic: b.topic, consumer }, 'fan-out stage started');
+        logger.info({ broker: key, topic: b.topic, consumer, channels: target.channels.map((c) => c.topic) }, 'fan-out stage started');
       } catch (err) {
         failures++;
         logger.warn({ broker: key, err: (err as Error).message }, 'could not start the fan-out stage; will retry');

@@ -67,7 +67,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(channel: Channel, subscriberUrl: string, delivery?: Record<string, unknown>): Promise<Dispatcher> {
+async function start(channel: Channel, subscriberUrl: string, delivery?: Record<string, unknown>, fanOut = false): Promise<Dispatcher> {
   writeFileSync(path.join(dir, 'routing.yaml'), [
     { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'shop' }, spec: {} },
     { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', metadata: { name: 'app', namespace: 'kyma-integration' } },
@@ -79,11 +79,13 @@ async function start(channel: Channel, subscriberUrl: string, delivery?: Record<
     },
     { apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't', namespace: 'shop' }, spec: { broker: 'default', filter: { attributes: { type: 'order.created' } }, subscriber: { uri: subscriberUrl } } },
   ].map((o) => stringify(o)).join('---\n'));
-  return startDispatcher({ port: 0, host: '127.0.0.1', routingDir: dir, ackWaitMs: 5000 }, { channel });
+  return startDispatcher({ port: 0, host: '127.0.0.1', routingDir: dir, ackWaitMs: 5000, fanOut }, { channel });
 }
 
 const event = { specversion: '1.0', id: 'e1', source: 'app', type: 'order.created', datacontenttype: 'application/json', data: { n: 1 } };
 
+// The copy hop: without a fan-out stage (Kafka, Pub/Sub, a Broker with an ordered Trigger)
+// the Subscription's worker stores the event on the broker topic in process.
 test('the event reaches the Trigger through the broker in process, stamped, and the channel message is acked only after the store', async () => {
   const channel = new Recording(brokerTopic('shop', 'default'), channelTopic('kyma-integration', 'app'));
   await channel.connect();
@@ -114,3 +116,41 @@ test('a broker whose storage is down is retried, the event kept on the channel u
   expect(channel.log.slice(stored)).toEqual(['stored', 'app-acked']);
   expect(sub.acceptedIds().size).toBe(1);
 }, 40_000);
+
+// With a fan-out stage (JetStream, in-memory) the broker's stage reads the application
+// channel itself, with the Subscription's durable consumer: no second write.
+test('fan-out: the stage reads the channel straight into the broker, stamped as broker ingress would, nothing stored on the broker topic, and acks only after delivery', async () => {
+  const channel = new Recording(brokerTopic('shop', 'default'), channelTopic('kyma-integration', 'app'));
+  await channel.connect();
+  let logWhileWorking: string[] | undefined;
+  sub = await startSubscriber({
+    behavior: async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      logWhileWorking = [...channel.log];
+      return { status: 202 };
+    },
+  });
+  d = await start(channel, sub.url, undefined, true);
+  await channel.publish(channelTopic('kyma-integration', 'app'), Buffer.from(JSON.stringify(event)));
+  await sub.waitFor((s) => s.acceptedIds().has('e1'), 10_000);
+  const got = sub.accepted[0];
+  expect(got.headers['ce-knativearrivaltime']).toMatch(/^\d{4}-\d\d-\d\dT/);
+  expect(got.headers['ce-knativebrokerttl']).toBe('255');
+  await new Promise((r) => setTimeout(r, 100));
+  expect(logWhileWorking).toEqual([]); // not acked while the subscriber was still working on it
+  expect(channel.log).toEqual(['app-acked']);
+});
+
+test('fan-out: an event whose TTL is used up is dropped and counted at the broker, not delivered', async () => {
+  const channel = new Recording(brokerTopic('shop', 'default'), channelTopic('kyma-integration', 'app'));
+  await channel.connect();
+  sub = await startSubscriber(accept);
+  d = await start(channel, sub.url, undefined, true);
+  await channel.publish(channelTopic('kyma-integration', 'app'), Buffer.from(JSON.stringify({ ...event, id: 'loop', knativebrokerttl: 0 })));
+  await channel.publish(channelTopic('kyma-integration', 'app'), Buffer.from(JSON.stringify(event)));
+  await sub.waitFor((s) => s.acceptedIds().has('e1'), 10_000);
+  await new Promise((r) => setTimeout(r, 100));
+  expect(sub.acceptedIds().has('loop')).toBe(false);
+  expect(await d.registry.metrics()).toMatch(/event_mesh_dispatcher_dropped_total\{kind="broker",namespace="shop",name="default",reason="ttl_exhausted"\} 1/);
+  expect(channel.log).toEqual(['app-acked', 'app-acked']);
+});

@@ -108,7 +108,7 @@ test('broker ingress and Trigger delivery report event_count, event_dispatch_lat
   expect(text).toContain('event_mesh_dispatcher_delivered_total');
 });
 
-test("events an application's Subscription stores on the broker in process count as broker ingress, as Knative's ingress would count them", async () => {
+test("events an application's Subscription brings to the broker in process count as broker ingress, as Knative's ingress would count them", async () => {
   await start(false);
   const event = { specversion: '1.0' as const, id: 'from-app', source: 'commerce', type: 'order.created', data: { n: 1 } };
   await channel.publish('channel.kyma-integration.commerce', toChannelBytes(event));

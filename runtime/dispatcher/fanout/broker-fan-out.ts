@@ -17,6 +17,8 @@ import type { Logger } from '../../observability';
 import { HeartbeatSweep, heartbeatPeriodMs } from '../delivery/heartbeats';
 import { CHANNEL_MAX_DELIVERIES } from '../delivery/undeliverable';
 import type { DeliveryWorker } from '../delivery/worker';
+import type { BrokerStore } from '../ingress/broker-store';
+import type { DispatcherMetrics } from '../metrics';
 import type { RoutingTable } from '../routing/table';
 import { SharedSettlement } from './settlement';
 import { FanOutShare } from './shares';
@@ -31,16 +33,31 @@ export interface BrokerFanOutDeps {
   /** The running worker of a Trigger (route key), if any. */
   readonly worker: (triggerKey: string) => DeliveryWorker | undefined;
   readonly ackWaitMs: number;
+  /** Stamps events read from an application channel as the broker would have stored them. */
+  readonly store: BrokerStore;
+  readonly metrics: DispatcherMetrics;
 }
 
 export interface BrokerFanOutTarget {
   readonly brokerKey: string;
+  /** The broker topic and the stage's durable consumer on it. */
   readonly topic: string;
   readonly consumer: string;
+  /**
+   * Application channels read straight into this broker: each a Subscription whose
+   * subscriber is this broker, read with that Subscription's own durable consumer, so the
+   * event is not stored a second time on the broker topic (one write less per event).
+   */
+  readonly channels: readonly { readonly topic: string; readonly consumer: string }[];
+}
+
+/** Identifies what a stage reads: a stage whose sources change is restarted. */
+export function fanOutSourcesKey(target: BrokerFanOutTarget): string {
+  return [target.topic, ...target.channels.map((c) => `${c.topic}|${c.consumer}`).sort()].join(' ');
 }
 
 export class BrokerFanOut {
-  private consumer?: ChannelConsumer;
+  private consumers: ChannelConsumer[] = [];
   private stopping = false;
   private readonly heartbeats: HeartbeatSweep<ChannelMessage>;
 
@@ -51,17 +68,20 @@ export class BrokerFanOut {
     this.heartbeats = new HeartbeatSweep<ChannelMessage>(heartbeatPeriodMs(deps.ackWaitMs), (m) => m.working());
   }
 
-  /** Start reading; a new durable starts after `startAfter` when given, else at new events. */
+  /** Start reading; a new durable on the broker topic starts after `startAfter` when given, else at new events. */
   async start(startAfter?: number): Promise<void> {
-    const { topic, consumer } = this.target;
-    this.consumer = await this.deps.channel.consume(topic, consumer, (m) => this.handle(m), {
-      ordered: false,
-      maxInFlight: FAN_OUT_MAX_IN_FLIGHT,
-      ackWaitMs: this.deps.ackWaitMs,
-      deliverPolicy: 'new',
-      ...(startAfter !== undefined ? { startAfter } : {}),
-      maxDeliveries: CHANNEL_MAX_DELIVERIES,
-    });
+    const { topic, consumer, channels } = this.target;
+    const options = { ordered: false, maxInFlight: FAN_OUT_MAX_IN_FLIGHT, ackWaitMs: this.deps.ackWaitMs, maxDeliveries: CHANNEL_MAX_DELIVERIES };
+    try {
+      this.consumers.push(
+        await this.deps.channel.consume(topic, consumer, (m) => this.handle(m, false), { ...options, deliverPolicy: 'new', ...(startAfter !== undefined ? { startAfter } : {}) }),
+      );
+      // As a Subscription: a new durable also gets what its channel stored before it existed.
+      for (const c of channels) this.consumers.push(await this.deps.channel.consume(c.topic, c.consumer, (m) => this.handle(m, true), { ...options, deliverPolicy: 'all' }));
+    } catch (err) {
+      await this.stop(0);
+      throw err;
+    }
     this.heartbeats.start();
   }
 
@@ -70,10 +90,10 @@ export class BrokerFanOut {
     if (this.stopping) return;
     this.stopping = true;
     try {
-      await this.consumer?.stop(graceMs);
+      await Promise.all(this.consumers.map((c) => c.stop(graceMs)));
     } finally {
       this.heartbeats.stop();
-      this.consumer = undefined;
+      this.consumers = [];
     }
   }
 
@@ -90,7 +110,8 @@ export class BrokerFanOut {
     return out;
   }
 
-  private handle(message: ChannelMessage): Promise<void> {
+  /** `fromChannel`: read from an application channel, not yet stamped by the broker. */
+  private handle(message: ChannelMessage, fromChannel: boolean): Promise<void> {
     if (this.stopping) {
       message.nak();
       return Promise.resolve();
@@ -102,8 +123,23 @@ export class BrokerFanOut {
       // Each Trigger's worker dead-letters (or drops) it with its own delivery spec.
       parsed = undefined;
     }
+    let data = message.data;
+    if (fromChannel && parsed) {
+      const started = performance.now();
+      const broker = this.deps.table().brokers.get(this.target.brokerKey);
+      const stamped = broker ? this.deps.store.stamp(broker, parsed.event, parsed.raw) : undefined;
+      // No such broker any more, or its TTL is used up (dropped and counted by stamp()).
+      if (!stamped) return message.ack();
+      // What Knative's broker ingress would have counted for this event.
+      this.deps.metrics.knative.ingress({ namespace: broker!.namespace, broker: broker!.name }, parsed.event.type, 202, performance.now() - started);
+      parsed = { event: stamped.event, raw: stamped.bytes };
+      data = stamped.bytes;
+    }
     const recipients = this.recipients(message, parsed?.event);
-    if (recipients.length === 0) return message.ack();
+    if (recipients.length === 0) {
+      if (fromChannel) this.countUnmatched();
+      return message.ack();
+    }
     this.heartbeats.add(message);
     return new Promise<void>((done) => {
       const settlement = new SharedSettlement(recipients.length, (ok) => {
@@ -112,7 +148,12 @@ export class BrokerFanOut {
         else message.nak(1000);
         done();
       });
-      for (const w of recipients) w.offer(new FanOutShare(message, settlement, w.park), parsed);
+      for (const w of recipients) w.offer(new FanOutShare(message, settlement, w.park, data), parsed);
     });
+  }
+
+  private countUnmatched(): void {
+    const broker = this.deps.table().brokers.get(this.target.brokerKey);
+    if (broker) this.deps.metrics.unmatched.inc({ namespace: broker.namespace, broker: broker.name });
   }
 }

@@ -1,4 +1,4 @@
-export { BrokerFanOut, FAN_OUT_MAX_IN_FLIGHT } from './broker-fan-out';
+export { BrokerFanOut, FAN_OUT_MAX_IN_FLIGHT, fanOutSourcesKey } from './broker-fan-out';
 export type { BrokerFanOutDeps, BrokerFanOutTarget } from './broker-fan-out';
 export { Lane } from './lane';
 export type { LaneTask } from './lane';

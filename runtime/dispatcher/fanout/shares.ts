@@ -18,15 +18,13 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export class FanOutShare implements ChannelMessage {
   private settled = false;
 
+  /** `data`: the event as the broker has it (stamped, when read from an application channel). */
   constructor(
     private readonly parent: ChannelMessage,
     private readonly settlement: SharedSettlement,
     private readonly park: Park,
+    readonly data: Uint8Array = parent.data,
   ) {}
-
-  get data(): Uint8Array {
-    return this.parent.data;
-  }
 
   get deliveryCount(): number {
     return this.parent.deliveryCount;
@@ -61,7 +59,7 @@ export class FanOutShare implements ChannelMessage {
   private parkHere(deliveries: number, delayMs: number, reason: 'saturated' | 'retry'): void {
     if (this.settled) return;
     this.settled = true;
-    this.park(this.parent.data, Math.max(0, deliveries), delayMs, reason).then(
+    this.park(this.data, Math.max(0, deliveries), delayMs, reason).then(
       () => this.settlement.settle(true),
       () => this.settlement.settle(false),
     );

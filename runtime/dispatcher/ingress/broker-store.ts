@@ -4,7 +4,7 @@
  * so every event on a broker topic got the same treatment: `knativearrivaltime` and
  * `knativebrokerttl` added (stampForBroker), stored durably before anyone is told "ok".
  */
-import { EXT_ARRIVAL_TIME, EXT_BROKER_TTL } from '../../../constructs/api';
+import { DEFAULT_BROKER_TTL, EXT_ARRIVAL_TIME, EXT_BROKER_TTL } from '../../../constructs/api';
 import { toChannelBytes } from '../../cloudevents';
 import type { CloudEventJson } from '../../cloudevents';
 import type { Channel } from '../../channel/channel';
@@ -83,35 +83,44 @@ export class BrokerStore {
     return { stored: 1, expired: 0 };
   }
 
-  /** Stamp one event and start publishing it; undefined when its TTL is used up. */
-  private stampAndPublish(table: RoutingTable, route: BrokerRoute, event: CloudEventJson, raw: Uint8Array | undefined, now?: Date): Promise<void> | undefined {
+  /**
+   * The event as a broker stores it — `knativearrivaltime` and `knativebrokerttl` added — and
+   * its bytes; undefined (dropped and counted) when its TTL is used up. For events that
+   * reach a broker without being stored on its topic (a fan-out stage reading an
+   * application channel directly) as much as for those that are.
+   */
+  stamp(route: BrokerRoute, event: CloudEventJson, raw: Uint8Array | undefined, now?: Date): { event: CloudEventJson; bytes: Uint8Array; appended: boolean } | undefined {
     const ttl = brokerTtl(event);
     if (ttl !== undefined && ttl <= 0) {
       this.metrics.dropped.inc({ kind: 'broker', namespace: route.namespace, name: route.name, reason: 'ttl_exhausted' });
       this.logger.warn({ namespace: route.namespace, broker: route.name, id: event.id, source: event.source, type: event.type }, 'event dropped at broker ingress: knativebrokerttl is used up (an event loop?)');
       return undefined;
     }
-    const index = table.indexes.get(route.key);
     // The common case (an event that never went through a broker): append the stamp to the
     // bytes read from the channel. Byte for byte what serializing stampForBroker(event)
     // gives when `raw` is canonical JSON, and the same event in any case.
     if (raw !== undefined && ttl === undefined && !has(event, EXT_ARRIVAL_TIME) && !has(event, EXT_BROKER_TTL)) {
       const iso = now ? now.toISOString() : this.isoNow();
       const bytes = appendBrokerStamp(raw, iso);
-      if (bytes !== undefined) {
-        // Filters read named attributes only: unless one names a stamp attribute, the
-        // unstamped event matches exactly the Triggers the stamped one does.
-        if (index && index.size > 0) {
-          const probe = this.readsStamp(table, route.key) ? stampForBroker(event, new Date(iso)) : event;
-          if (index.match(probe).length === 0) this.metrics.unmatched.inc({ namespace: route.namespace, broker: route.name });
-        }
-        return this.channel.publish(route.topic, bytes, { ...event, [EXT_ARRIVAL_TIME]: iso });
-      }
+      if (bytes !== undefined) return { event: { ...event, [EXT_ARRIVAL_TIME]: iso, [EXT_BROKER_TTL]: DEFAULT_BROKER_TTL }, bytes, appended: true };
     }
     const stamped = stampForBroker(event, now ?? new Date()) as CloudEventJson;
-    // The index runs only the filters that can match: cheap even with many Triggers.
-    if (index && index.match(stamped).length === 0) this.metrics.unmatched.inc({ namespace: route.namespace, broker: route.name });
-    return this.channel.publish(route.topic, toChannelBytes(stamped), stamped);
+    return { event: stamped, bytes: toChannelBytes(stamped), appended: false };
+  }
+
+  /** Stamp one event and start publishing it; undefined when its TTL is used up. */
+  private stampAndPublish(table: RoutingTable, route: BrokerRoute, event: CloudEventJson, raw: Uint8Array | undefined, now?: Date): Promise<void> | undefined {
+    const stamped = this.stamp(route, event, raw, now);
+    if (!stamped) return undefined;
+    const index = table.indexes.get(route.key);
+    if (index && index.size > 0) {
+      // Filters read named attributes only: unless one names a stamp attribute, the
+      // unstamped event matches exactly the Triggers the stamped one does (the index runs
+      // only the filters that can match: cheap even with many Triggers).
+      const probe = stamped.appended && !this.readsStamp(table, route.key) ? event : stamped.event;
+      if (index.match(probe).length === 0) this.metrics.unmatched.inc({ namespace: route.namespace, broker: route.name });
+    }
+    return this.channel.publish(route.topic, stamped.bytes, stamped.event);
   }
 
   /** Now as RFC 3339, formatted once per millisecond. */

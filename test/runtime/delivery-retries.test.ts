@@ -131,10 +131,13 @@ describe('deliverWithRetries: waits between attempts', () => {
     expect(f.waits[0]).toBeGreaterThan(1000);
     expect(f.waits[0]).toBeLessThanOrEqual(4000);
 
-    const junk = await sub({ behavior: failFirst(1, 503, { 'retry-after': '  ' }) });
-    const g = deps();
-    await deliverWithRetries(http(junk.url), event(), policy(), g.d);
-    expect(g.waits).toEqual([10]);
+    // Blank or not whole seconds: ignored, the backoff applies.
+    for (const value of ['  ', '1.5']) {
+      const junk = await sub({ behavior: failFirst(1, 503, { 'retry-after': value }) });
+      const g = deps();
+      await deliverWithRetries(http(junk.url), event(), policy(), g.d);
+      expect([value, g.waits]).toEqual([value, [10]]);
+    }
   });
 
   test('no backoff delay: retries at once, without waiting', async () => {
@@ -164,7 +167,7 @@ describe('deliverWithRetries: what is retried', () => {
   });
 
   test('other 4xx and 3xx are final at once; 404, 408, 409, 429 and 5xx are retried', async () => {
-    for (const status of [400, 403, 410, 422, 302]) {
+    for (const status of [400, 403, 410, 422, 300, 302]) {
       const s = await sub({ behavior: always(status) });
       const { d, waits } = deps();
       const r = await deliverWithRetries(http(s.url), event(), policy(), d);
@@ -346,7 +349,6 @@ describe('the delivery worker', () => {
     // Each Trigger saw the other's event and filtered it out.
     await waitMetric(`event_mesh_dispatcher_filtered_total{namespace="${ns}",name="flaky"}`, 1);
     await waitMetric(`event_mesh_dispatcher_filtered_total{namespace="${ns}",name="failing"}`, 1);
-    expect(await metric(`event_mesh_dispatcher_consumers{kind="trigger"}`)).toBe(2);
     // Knative's names: one event_count per attempt, by response code; one processing latency per matched event.
     const k = `namespace_name="${ns}",broker_name="default",trigger_name="flaky",event_type="",`;
     expect(await metric(`event_count{${k}response_code="503",response_code_class="5xx",container_name="filter"}`)).toBe(2);
@@ -404,11 +406,14 @@ describe('the delivery worker', () => {
     const late = await sub();
     writeFileSync(path.join(dir, 'routing.yaml'), [broker(), trigger('early', early.url), trigger('late', late.url)].map((o) => stringify(o)).join('---\n'));
     await waitFor(() => d!.table().triggers.has(`${ns}/late`), 10_000, 'the new trigger');
-    await waitMetric(`event_mesh_dispatcher_consumers{kind="trigger"}`, 2);
-    await post(ev('after'));
-    await late.waitFor((s) => s.accepted.length === 1);
+    // Until the new Trigger's consumer runs, events posted now may not reach it: post until one does.
+    await waitFor(async () => {
+      await post(ev('after'));
+      return late.accepted.length > 0;
+    }, 10_000, 'the new trigger to get an event');
     await sleep(200);
-    expect(late.accepted.map((r) => r.event?.type)).toEqual(['after']);
+    expect(late.accepted.length).toBeGreaterThan(0);
+    expect(late.accepted.every((r) => r.event?.type === 'after')).toBe(true);
   });
 
   test('stored bytes that are not a CloudEvent go to the dead-letter sink once, as dev.event-mesh.undeliverable carrying the bytes', async () => {

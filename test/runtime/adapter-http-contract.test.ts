@@ -195,7 +195,7 @@ describe('channel failures map to status codes', () => {
     const lg = await send(`${adapter.url}/v1/events`, legacy());
     expect(lg.status).toBe(503);
     expect(lg.headers['retry-after']).toBe('3');
-    expect(lg.json()).toMatchObject({ status: 503, type: 'service_unavailable' });
+    expect(lg.json()).toEqual({ status: 503, type: 'service_unavailable', message: 'Service unavailable', moreInfo: 'Pub/Sub quota exhausted: retry later' });
 
     channel.fail = new ChannelUnavailableError('not connected', 0.2);
     const low = await send(`${adapter.url}/events`, structured('u-2'));
@@ -211,10 +211,10 @@ describe('channel failures map to status codes', () => {
     channel.fail = new Error('something broke');
     const ce = await send(`${adapter.url}/events`, structured('x-1'));
     expect(ce.status).toBe(500);
-    expect(ce.json()).toMatchObject({ error: 'internal_error' });
+    expect(ce.json()).toEqual({ error: 'internal_error', message: 'the event could not be stored because of an internal error; retry later' });
     const lg = await send(`${adapter.url}/v1/events`, legacy());
     expect(lg.status).toBe(500);
-    expect(lg.json()).toMatchObject({ status: 500, type: 'internal_server_error' });
+    expect(lg.json()).toEqual({ status: 500, type: 'internal_server_error', message: 'Some unexpected internal error occurred, please contact support.', moreInfo: '' });
     expect(await rejected(adapter, 'internal_error')).toBe(2);
     channel.fail = undefined;
     expect((await send(`${adapter.url}/events`, structured('x-2'))).status).toBe(202);
@@ -232,7 +232,7 @@ describe('request limits', () => {
     const lg = await send(`${adapter.url}/v1/events`, legacy({ data: big }));
     expect(lg.status).toBe(413);
     expect(lg.headers.connection).toBe('close');
-    expect(lg.json()).toMatchObject({ status: 413, type: 'request_body_too_large' });
+    expect(lg.json()).toMatchObject({ status: 413, type: 'request_body_too_large', message: 'Request body too large' });
     expect(await rejected(adapter, 'request_body_too_large')).toBe(2);
   });
 

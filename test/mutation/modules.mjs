@@ -12,12 +12,12 @@ export const modules = {
   // The adapter's guarantee path: answer only once stored, errors mapped, graceful close.
   adapter: {
     mutate: ['runtime/adapter/handler.ts', 'runtime/adapter/server.ts'],
-    tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts'],
+    tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts', 'test/runtime/adapter-http-contract.test.ts'],
   },
   // Delivery's guarantee path: settle each message once, retries, dead letters, replies.
   delivery: {
     mutate: ['runtime/dispatcher/delivery/{worker,attempts,retry,backoff}.ts'],
-    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
+    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts', 'test/runtime/delivery-retries.test.ts'],
   },
   'adapter-legacy': {
     mutate: ['runtime/adapter/{legacy,metrics,index}.ts'],

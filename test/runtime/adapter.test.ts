@@ -295,7 +295,7 @@ test('nats-server down → 503 with Retry-After and /readyz 503; back → recove
   while (channel.isReady() && Date.now() < deadline) await sleep(20);
   const ready = await request(`${adapter.url}/readyz`);
   expect(ready.statusCode).toBe(503);
-  await ready.body.text();
+  expect(JSON.parse(await ready.body.text())).toEqual({ error: 'not_ready', message: 'the nats channel is not connected' });
   for (let i = 0; i < 5; i++) {
     const res = await structured(valid());
     expect(res.status).toBe(503);
@@ -304,7 +304,8 @@ test('nats-server down → 503 with Retry-After and /readyz 503; back → recove
   }
   const legacy = await post('/v1/events', {}, JSON.stringify({ 'event-type': 'a', 'event-type-version': 'v1', 'event-time': '2026-01-01T00:00:00Z', data: 1 }));
   expect(legacy.status).toBe(503);
-  expect(legacy.headers['retry-after']).toBeDefined();
+  expect(legacy.headers['retry-after']).toBe('1');
+  expect(legacy.json()).toMatchObject({ status: 503, type: 'service_unavailable' });
 
   await nats.start();
   let status = 0;

@@ -14,6 +14,10 @@ describe('backoff', () => {
     expect(backoffMs('exponential', 1000, 60, 5000)).toBe(5000);
     expect(backoffMs('linear', 0, 3)).toBe(0);
     expect(backoffMs('linear', 100, 0)).toBe(0);
+    // No retry number (0) or no positive delay: no wait, for both policies (2^0 would be one delay).
+    expect(backoffMs('exponential', 100, 0)).toBe(0);
+    expect(backoffMs('exponential', -100, 2)).toBe(0);
+    expect(backoffMs('linear', -100, 2)).toBe(0);
   });
   it('Retry-After raises the wait, never lowers it', () => {
     expect(retryWaitMs('linear', 100, 1, 3000)).toBe(3000);

@@ -202,7 +202,7 @@ test('507 channel_full once the stream is full; what was accepted is stored, not
     body: JSON.stringify({ 'event-type': 'order.created', 'event-type-version': 'v1', 'event-time': '2026-01-01T00:00:00Z', data: { pad: 'x'.repeat(2500) } }),
   });
   expect(legacy.statusCode).toBe(507);
-  expect(JSON.parse(await legacy.body.text())).toMatchObject({ status: 507, type: 'insufficient_storage' });
+  expect(JSON.parse(await legacy.body.text())).toMatchObject({ status: 507, type: 'insufficient_storage', message: 'Insufficient storage' });
   expect(await storedIds('full-app')).toEqual(['fits']);
 
   const metrics = await (await request(`${adapter.url}/metrics`)).body.text();

@@ -17,7 +17,15 @@ import type { Target } from './delivery/targets';
 import { DeliveryWorker } from './delivery/worker';
 import type { WorkerRoute } from './delivery/worker';
 import { BrokerFanOut, fanOutSourcesKey } from './fanout/broker-fan-out';
-import type { BrokerFanOutTarget } from './fanout/broker-fan-out';
+import type { BrokerFanOutTarget, FanOutChannelSource } from './fanout/broker-fan-out';
+
+/** A Subscription a fan-out stage reads straight into its broker. */
+interface DirectSubscription {
+  readonly topic: string;
+  readonly consumer: string;
+  readonly brokerKey: string;
+  readonly subscription: { readonly namespace: string; readonly name: string };
+}
 import { parkedAttributes } from './fanout/parked';
 import { BrokerStore } from './ingress/broker-store';
 import { handleBrokerIngress, parseBrokerPath } from './ingress/http';
@@ -164,7 +172,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
    * the stage has settled past where they were (key: topic|consumer).
    */
   /** Subscriptions a fan-out stage read straight into their broker at the last reconcile. */
-  let directBefore = new Map<string, { topic: string; consumer: string; brokerKey: string }>();
+  let directBefore = new Map<string, DirectSubscription>();
   const legacyConsumers = new Map<string, { topic: string; consumer: string; brokerKey: string; upTo: number }>();
   const subscriptionWorkers = new Map<string, DeliveryWorker>();
   const ensuredTopics = new Set<string>();
@@ -249,7 +257,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
     await sync(subscriptionWorkers, new Map([...table.subscriptions].filter(([k]) => !direct.has(k)).map(([k, s]) => [k, subscriptionWorkerRoute(s)])));
     // A Subscription read straight into its broker keeps its durable consumer (the stage reads it).
     for (const d of direct.values()) consumersToDelete.delete(`${d.topic}|${d.consumer}`);
-    for (const [key, d] of directBefore) if (!table.subscriptions.has(key)) consumersToDelete.set(`${d.topic}|${d.consumer}`, d);
+    for (const [key, d] of directBefore) if (!table.subscriptions.has(key)) consumersToDelete.set(`${d.topic}|${d.consumer}`, { topic: d.topic, consumer: d.consumer });
     directBefore = direct;
     // A deleted Trigger or Subscription owes no more events: remove its durable consumer.
     for (const [key, c] of consumersToDelete) {
@@ -295,15 +303,15 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
    * instead of the event being stored again on the broker topic. Not when the Broker has an
    * ordered Trigger (its dedicated consumer reads the broker topic, so events must be there).
    */
-  const directSubscriptions = (): Map<string, { topic: string; consumer: string; brokerKey: string }> => {
-    const out = new Map<string, { topic: string; consumer: string; brokerKey: string }>();
+  const directSubscriptions = (): Map<string, DirectSubscription> => {
+    const out = new Map<string, DirectSubscription>();
     if (!fanOutEnabled) return out;
     const dedicated = new Set([...table.triggers.values()].filter((t) => t.order === 'ordered').map((t) => t.brokerKey));
     for (const [key, s] of table.subscriptions) {
       const target = resolve(s.subscriber, s.namespace);
       if (target.kind !== 'broker') continue;
       const brokerKey = `${target.namespace}/${target.broker}`;
-      if (table.brokers.has(brokerKey) && !dedicated.has(brokerKey)) out.set(key, { topic: s.topic, consumer: s.consumer, brokerKey });
+      if (table.brokers.has(brokerKey) && !dedicated.has(brokerKey)) out.set(key, { topic: s.topic, consumer: s.consumer, brokerKey, subscription: { namespace: s.namespace, name: s.name } });
     }
     return out;
   };
@@ -312,21 +320,21 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
    * Bring the fan-out stages in line with the running fan-out Triggers and the Subscriptions
    * read straight into their brokers; returns failures.
    */
-  const syncFanOuts = async (direct: Map<string, { topic: string; consumer: string; brokerKey: string }>): Promise<number> => {
+  const syncFanOuts = async (direct: Map<string, DirectSubscription>): Promise<number> => {
     let failures = 0;
     const wanted = new Map<string, BrokerFanOutTarget>();
-    const want = (brokerKey: string): { topic: string; consumer: string; brokerKey: string }[] | undefined => {
+    const want = (brokerKey: string): FanOutChannelSource[] | undefined => {
       const b = table.brokers.get(brokerKey);
       if (!b) return undefined;
       let t = wanted.get(brokerKey);
       if (!t) wanted.set(brokerKey, (t = { brokerKey, topic: b.topic, consumer: brokerFanOutConsumer(b.namespace, b.name), channels: [] }));
-      return t.channels as { topic: string; consumer: string; brokerKey: string }[];
+      return t.channels as FanOutChannelSource[];
     };
     for (const w of triggerWorkers.values()) {
       const t = w.fanOut ? table.triggers.get(w.current.key) : undefined;
       if (t) want(t.brokerKey);
     }
-    for (const d of direct.values()) want(d.brokerKey)?.push({ topic: d.topic, consumer: d.consumer, brokerKey: d.brokerKey });
+    for (const d of direct.values()) want(d.brokerKey)?.push({ topic: d.topic, consumer: d.consumer, subscription: d.subscription });
     for (const [key, f] of fanOuts) {
       const target = wanted.get(key);
       if (target && fanOutSourcesKey(target) === fanOutSourcesKey(f.target)) continue;

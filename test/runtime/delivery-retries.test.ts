@@ -283,10 +283,10 @@ describe('the delivery worker', () => {
   const trigger = (name: string, uri: string, spec: Record<string, unknown> = {}) => ({
     apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name, namespace: ns }, spec: { broker: 'default', subscriber: { uri }, ...spec },
   });
-  const start = async (objects: object[]) => {
+  const start = async (objects: object[], fanOut?: boolean) => {
     writeFileSync(path.join(dir, 'routing.yaml'), objects.map((o) => stringify(o)).join('---\n'));
     d = await startDispatcher(
-      { port: 0, host: '127.0.0.1', routingDir: dir, ackWaitMs: 2000, shutdownGraceMs: 1000, routingPollMs: 200, routingDebounceMs: 20 },
+      { port: 0, host: '127.0.0.1', routingDir: dir, ackWaitMs: 2000, shutdownGraceMs: 1000, routingPollMs: 200, routingDebounceMs: 20, ...(fanOut === undefined ? {} : { fanOut }) },
       { channel: new JetStreamChannel({ servers: nats.url }), ownsChannel: true },
     );
     return d;
@@ -337,7 +337,9 @@ describe('the delivery worker', () => {
       // Prefix filters: not expressible as a channel prefilter, so the worker sees and filters the other's event.
       trigger('flaky', flaky.url, { delivery: fast, filters: [{ prefix: { type: 'a' } }] }),
       trigger('failing', failing.url, { delivery: fast, filters: [{ prefix: { type: 'b' } }] }),
-    ]);
+      // A consumer per Trigger: each sees the other's event and counts it as filtered (a
+      // fan-out stage never offers a Trigger an event its filter rejects).
+    ], false);
     await post(ev('a'));
     await post(ev('b'));
     await waitMetric(`event_mesh_dispatcher_delivered_total{${route('flaky')}}`, 1);

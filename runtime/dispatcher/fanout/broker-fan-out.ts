@@ -48,7 +48,14 @@ export interface BrokerFanOutTarget {
    * subscriber is this broker, read with that Subscription's own durable consumer, so the
    * event is not stored a second time on the broker topic (one write less per event).
    */
-  readonly channels: readonly { readonly topic: string; readonly consumer: string }[];
+  readonly channels: readonly FanOutChannelSource[];
+}
+
+/** An application channel a stage reads for a Subscription (whose metrics it keeps). */
+export interface FanOutChannelSource {
+  readonly topic: string;
+  readonly consumer: string;
+  readonly subscription: { readonly namespace: string; readonly name: string };
 }
 
 /** Identifies what a stage reads: a stage whose sources change is restarted. */
@@ -74,10 +81,13 @@ export class BrokerFanOut {
     const options = { ordered: false, maxInFlight: FAN_OUT_MAX_IN_FLIGHT, ackWaitMs: this.deps.ackWaitMs, maxDeliveries: CHANNEL_MAX_DELIVERIES };
     try {
       this.consumers.push(
-        await this.deps.channel.consume(topic, consumer, (m) => this.handle(m, false), { ...options, deliverPolicy: 'new', ...(startAfter !== undefined ? { startAfter } : {}) }),
+        await this.deps.channel.consume(topic, consumer, (m) => this.handle(m, undefined), { ...options, deliverPolicy: 'new', ...(startAfter !== undefined ? { startAfter } : {}) }),
       );
       // As a Subscription: a new durable also gets what its channel stored before it existed.
-      for (const c of channels) this.consumers.push(await this.deps.channel.consume(c.topic, c.consumer, (m) => this.handle(m, true), { ...options, deliverPolicy: 'all' }));
+      for (const c of channels) {
+        const delivered = { kind: 'subscription' as const, namespace: c.subscription.namespace, name: c.subscription.name };
+        this.consumers.push(await this.deps.channel.consume(c.topic, c.consumer, (m) => this.handle(m, delivered), { ...options, deliverPolicy: 'all' }));
+      }
     } catch (err) {
       await this.stop(0);
       throw err;
@@ -110,8 +120,12 @@ export class BrokerFanOut {
     return out;
   }
 
-  /** `fromChannel`: read from an application channel, not yet stamped by the broker. */
-  private handle(message: ChannelMessage, fromChannel: boolean): Promise<void> {
+  /**
+   * `subscription`: read from an application channel for that Subscription (not yet stamped
+   * by the broker); counted as delivered for it once the broker has it settled.
+   */
+  private handle(message: ChannelMessage, subscription: { kind: 'subscription'; namespace: string; name: string } | undefined): Promise<void> {
+    const fromChannel = subscription !== undefined;
     if (this.stopping) {
       message.nak();
       return Promise.resolve();
@@ -137,15 +151,20 @@ export class BrokerFanOut {
     }
     const recipients = this.recipients(message, parsed?.event);
     if (recipients.length === 0) {
-      if (fromChannel) this.countUnmatched();
+      if (subscription) {
+        this.countUnmatched();
+        this.deps.metrics.delivered.inc(subscription);
+      }
       return message.ack();
     }
     this.heartbeats.add(message);
     return new Promise<void>((done) => {
       const settlement = new SharedSettlement(recipients.length, (ok) => {
         this.heartbeats.delete(message);
-        if (ok) void message.ack();
-        else message.nak(1000);
+        if (ok) {
+          void message.ack();
+          if (subscription) this.deps.metrics.delivered.inc(subscription);
+        } else message.nak(1000);
         done();
       });
       for (const w of recipients) w.offer(new FanOutShare(message, settlement, w.park, data), parsed);

@@ -1,5 +1,5 @@
 export { BrokerFanOut, FAN_OUT_MAX_IN_FLIGHT, fanOutSourcesKey } from './broker-fan-out';
-export type { BrokerFanOutDeps, BrokerFanOutTarget } from './broker-fan-out';
+export type { BrokerFanOutDeps, BrokerFanOutTarget, FanOutChannelSource } from './broker-fan-out';
 export { Lane } from './lane';
 export type { LaneTask } from './lane';
 export { decodeParked, encodeParked, parkedAttributes } from './parked';

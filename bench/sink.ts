@@ -46,6 +46,9 @@ server.listen(0, '127.0.0.1', () => {
 });
 
 process.on('message', (msg: { cmd: string; phase: string }) => {
+  // A finished phase's ids and latencies are dropped, so the sink's own heap (and its GC
+  // pauses) does not grow into the next phase's latencies.
+  if (msg.cmd === 'forget') phases.delete(msg.phase);
   if (msg.cmd === 'stats') {
     const s = phases.get(msg.phase);
     process.send?.({ unique: s?.ids.size ?? 0, firstAt: s?.firstAt ?? 0, lastAt: s?.lastAt ?? 0, latencies: s?.latencies ?? [], duplicates });

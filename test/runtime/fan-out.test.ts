@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { brokerFanOutConsumer, brokerRetryTopic, brokerTopic, triggerConsumer, triggerRetryConsumer } from '../../constructs/api';
+import { brokerFanOutConsumer, brokerRetryTopic, brokerTopic, channelTopic, triggerConsumer, triggerRetryConsumer } from '../../constructs/api';
 import { JetStreamChannel, streamNameFor } from '../../runtime/channel/jetstream';
 import { startDispatcher } from '../../runtime/dispatcher';
 import type { Dispatcher } from '../../runtime/dispatcher';
@@ -259,10 +259,25 @@ describe('fan-out stage over JetStream', () => {
   it('upgrade from per-Trigger consumers: the fan-out stage takes over where each had settled, without loss or repeats, and removes them', async () => {
     const ns = `fan${++nsCounter}`;
     const [a, b, o] = [await sub(), await sub(), await sub()];
-    const objects = [broker(ns), trigger(ns, 'a', a.url, 'a'), trigger(ns, 'b', b.url, 'b'), trigger(ns, 'o', o.url, 'a', { 'event-mesh.dev/delivery.order': 'ordered' })];
+    // Plus an application channel feeding a second broker, whose stage reads it directly: its
+    // sequences are the channel's, never compared with where the old broker consumers were.
+    const app = `app-${ns}`;
+    const direct = await sub();
+    const objects = [
+      broker(ns), trigger(ns, 'a', a.url, 'a'), trigger(ns, 'b', b.url, 'b'), trigger(ns, 'o', o.url, 'a', { 'event-mesh.dev/delivery.order': 'ordered' }),
+      { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: `${ns}-direct` }, spec: {} },
+      trigger(`${ns}-direct`, 'd', direct.url, 'a'),
+      { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', metadata: { name: app, namespace: 'kyma-integration' } },
+      {
+        apiVersion: 'messaging.knative.dev/v1', kind: 'Subscription', metadata: { name: `${app}-sub`, namespace: 'kyma-integration' },
+        spec: { channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', name: app }, subscriber: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default', namespace: `${ns}-direct` } } },
+      },
+    ];
     // An earlier version: a consumer per Trigger.
     let d = await start(objects, false);
     for (let i = 0; i < 20; i++) expect((await post(d, ns, i % 2 ? 'b' : 'a', `old${i}`)).status).toBe(202);
+    for (let i = 0; i < 20; i++) expect((await post(d, `${ns}-direct`, 'a', `dold${i}`)).status).toBe(202);
+    await direct.waitFor((s) => s.acceptedIds().size === 20, 10_000);
     await a.waitFor((s) => s.acceptedIds().size === 10, 10_000);
     await b.waitFor((s) => s.acceptedIds().size === 10, 10_000);
     await o.waitFor((s) => s.acceptedIds().size === 10, 10_000);
@@ -283,7 +298,17 @@ describe('fan-out stage over JetStream', () => {
     await a.waitFor((s) => s.acceptedIds().size === 20, 10_000);
     await b.waitFor((s) => s.acceptedIds().size === 20, 10_000);
     await o.waitFor((s) => s.acceptedIds().size === 20, 10_000);
+    const feeder = new JetStreamChannel({ servers: nats.url });
+    await feeder.connect();
+    for (let i = 0; i < 5; i++) {
+      const event = { specversion: '1.0', id: `app${i}`, source: app, type: 'a' };
+      await feeder.publish(channelTopic('kyma-integration', app), Buffer.from(JSON.stringify(event)), event);
+    }
+    await feeder.close();
+    // Channel sequences 1–5, below where the old consumer of `d` had settled on its broker topic.
+    await direct.waitFor((s) => s.acceptedIds().size === 25, 10_000);
     await sleep(500);
+    expect(direct.requests).toHaveLength(25);
     for (const s of [a, b, o]) {
       expect(s.requests).toHaveLength(20); // nothing repeated
       expect(s.acceptedIds().size).toBe(20); // nothing lost

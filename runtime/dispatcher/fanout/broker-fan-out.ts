@@ -107,15 +107,19 @@ export class BrokerFanOut {
     }
   }
 
-  /** The Triggers of this broker that take `message` (all of them when it cannot be read). */
-  private recipients(message: ChannelMessage, event: CloudEventJson | undefined): DeliveryWorker[] {
+  /**
+   * The Triggers of this broker that take `message` (all of them when it cannot be read).
+   * `sequence`: its broker-topic sequence (undefined for an application channel's event,
+   * whose sequence is of another topic and never one an old per-Trigger consumer had).
+   */
+  private recipients(sequence: number | undefined, event: CloudEventJson | undefined): DeliveryWorker[] {
     const { table, worker } = this.deps;
     const out: DeliveryWorker[] = [];
     const t = table();
     const candidates = event ? (t.indexes.get(this.target.brokerKey)?.match(event) ?? []) : [...t.triggers.values()].filter((r) => r.brokerKey === this.target.brokerKey);
     for (const route of candidates) {
       const w = worker(route.key);
-      if (w && w.fanOut && w.takes(message.sequence)) out.push(w);
+      if (w && w.fanOut && w.takes(sequence)) out.push(w);
     }
     return out;
   }
@@ -149,7 +153,7 @@ export class BrokerFanOut {
       parsed = { event: stamped.event, raw: stamped.bytes };
       data = stamped.bytes;
     }
-    const recipients = this.recipients(message, parsed?.event);
+    const recipients = this.recipients(fromChannel ? undefined : message.sequence, parsed?.event);
     if (recipients.length === 0) {
       if (subscription) {
         this.countUnmatched();

@@ -27,6 +27,11 @@ export const modules = {
     mutate: ['runtime/dispatcher/delivery/{http-sender,heartbeats,targets,policy,replies}.ts'],
     tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
   },
+  // The broker fan-out stage: shares settled once, lanes, parking, upgrade take-over.
+  fanout: {
+    mutate: ['runtime/dispatcher/fanout/**/*.ts'],
+    tests: ['test/runtime/fan-out.test.ts', 'test/runtime/broker-hop.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/e2e.test.ts'],
+  },
   ingress: {
     mutate: ['runtime/dispatcher/ingress/**/*.ts'],
     tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],

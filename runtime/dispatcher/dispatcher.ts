@@ -18,14 +18,6 @@ import { DeliveryWorker } from './delivery/worker';
 import type { WorkerRoute } from './delivery/worker';
 import { BrokerFanOut, fanOutSourcesKey } from './fanout/broker-fan-out';
 import type { BrokerFanOutTarget, FanOutChannelSource } from './fanout/broker-fan-out';
-
-/** A Subscription a fan-out stage reads straight into its broker. */
-interface DirectSubscription {
-  readonly topic: string;
-  readonly consumer: string;
-  readonly brokerKey: string;
-  readonly subscription: { readonly namespace: string; readonly name: string };
-}
 import { parkedAttributes } from './fanout/parked';
 import { BrokerStore } from './ingress/broker-store';
 import { handleBrokerIngress, parseBrokerPath } from './ingress/http';
@@ -34,6 +26,14 @@ import type { DispatcherMetrics } from './metrics';
 import { buildRoutingTable, consumerSettingsChanged, diffRoutes, EMPTY_ROUTING_TABLE, RoutingWatcher } from './routing';
 import type { ManifestSet, ReadManifestOptions, RoutingProblem, RoutingTable, SubscriptionRoute, TriggerRoute } from './routing';
 import type { RoutingSource, RoutingSourceFactory } from './routing/cluster-source';
+
+/** A Subscription a fan-out stage reads straight into its broker. */
+interface DirectSubscription {
+  readonly topic: string;
+  readonly consumer: string;
+  readonly brokerKey: string;
+  readonly subscription: { readonly namespace: string; readonly name: string };
+}
 
 export interface DispatcherOptions {
   /** HTTP port (broker ingress, /healthz, /readyz, /metrics); 0 picks a free one. @default 8080 */
@@ -167,12 +167,12 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   const fanOutEnabled = options.fanOut ?? (channel.kind === 'nats' || channel.kind === 'inmemory');
   /** Per broker key: its fan-out stage, while it has fan-out Triggers. */
   const fanOuts = new Map<string, BrokerFanOut>();
+  /** Subscriptions a fan-out stage read straight into their broker at the last reconcile. */
+  let directBefore = new Map<string, DirectSubscription>();
   /**
    * Per-Trigger consumers of an earlier version, taken over by a fan-out stage: removed once
    * the stage has settled past where they were (key: topic|consumer).
    */
-  /** Subscriptions a fan-out stage read straight into their broker at the last reconcile. */
-  let directBefore = new Map<string, DirectSubscription>();
   const legacyConsumers = new Map<string, { topic: string; consumer: string; brokerKey: string; upTo: number }>();
   const subscriptionWorkers = new Map<string, DeliveryWorker>();
   const ensuredTopics = new Set<string>();
@@ -352,14 +352,13 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
       const { topic, consumer } = target;
       consumersToDelete.delete(`${topic}|${consumer}`);
       const f = new BrokerFanOut(target, { channel, logger, table: () => table, worker: (k) => triggerWorkers.get(k), ackWaitMs, store, metrics });
-      const b = { topic };
       // A new stage starts where the earliest per-Trigger consumer it takes over had settled.
       const floors = [...legacyConsumers.values()].filter((l) => l.brokerKey === key).map((l) => l.upTo);
       try {
-        await ensureTopic(b.topic);
+        await ensureTopic(topic);
         await f.start(floors.length ? Math.min(...floors) : undefined);
         fanOuts.set(key, f);
-        logger.info({ broker: key, topic: b.topic, consumer, channels: target.channels.map((c) => c.topic) }, 'fan-out stage started');
+        logger.info({ broker: key, topic, consumer, channels: target.channels.map((c) => c.topic) }, 'fan-out stage started');
       } catch (err) {
         failures++;
         logger.warn({ broker: key, err: (err as Error).message }, 'could not start the fan-out stage; will retry');
@@ -371,11 +370,15 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
   /** Remove the per-Trigger consumers the fan-out stages have settled past; returns failures. */
   const removeLegacy = async (): Promise<number> => {
     let failures = 0;
+    // One look at each stage's position per pass, however many old consumers it took over.
+    const settledBy = new Map<string, Promise<number | undefined>>();
     for (const [key, l] of legacyConsumers) {
       if (closing || !channel.consumerSettledUpTo || !channel.deleteConsumer) break;
       try {
         const f = fanOuts.get(l.brokerKey);
-        const settled = f ? await channel.consumerSettledUpTo(f.target.topic, f.target.consumer) : undefined;
+        let position = settledBy.get(l.brokerKey);
+        if (f && !position) settledBy.set(l.brokerKey, (position = channel.consumerSettledUpTo(f.target.topic, f.target.consumer)));
+        const settled = await position;
         if (!f && table.brokers.has(l.brokerKey)) continue;
         if (f && (settled === undefined || settled < l.upTo)) continue;
         await channel.deleteConsumer(l.topic, l.consumer);

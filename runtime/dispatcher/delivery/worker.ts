@@ -165,37 +165,25 @@ export class DeliveryWorker {
     return this.route.stage === 'fan-out';
   }
 
+  /**
+   * Start the worker's own consumer. A fan-out Trigger's is on the broker's retry topic and
+   * reads only what is parked for it (everything, whenever parked), through its lane; the
+   * fan-out stage offers it the broker's events (`offer`).
+   */
   async start(): Promise<void> {
     const { route } = this;
-    if (route.stage === 'fan-out') return this.startParked(route);
-    this.consumer = await this.deps.channel.consume(route.topic, route.consumer, (m) => this.handle(m), {
-      ordered: route.order === 'ordered',
-      maxInFlight: route.order === 'ordered' ? 1 : route.maxInFlight,
+    const fanOut = route.stage === 'fan-out';
+    if (fanOut) this.lane = new Lane(route.maxInFlight, laneQueueLimit(route.maxInFlight));
+    const ordered = !fanOut && route.order === 'ordered';
+    this.consumer = await this.deps.channel.consume(route.topic, route.consumer, fanOut ? (m) => this.handleParked(m) : (m) => this.handle(m), {
+      ordered,
+      maxInFlight: ordered ? 1 : route.maxInFlight,
       ackWaitMs: this.deps.ackWaitMs,
       // A new Trigger sees events from its creation on (as Knative's brokers); a new
       // Subscription also gets what its channel stored before it existed (the adapter may
       // have accepted events before the dispatcher wired the channel).
-      deliverPolicy: route.kind === 'trigger' ? 'new' : 'all',
+      deliverPolicy: route.kind === 'trigger' && !fanOut ? 'new' : 'all',
       // Backstop only: the worker's own, spec-derived limit (deliveryLimit) comes first.
-      maxDeliveries: CHANNEL_MAX_DELIVERIES,
-      prefilter: route.prefilter,
-    });
-    this.heartbeats.start();
-    this.deps.metrics.consumers.inc({ kind: route.kind });
-  }
-
-  /**
-   * A fan-out Trigger: the fan-out stage offers broker events (`offer`); its own consumer
-   * reads the events parked for it on the broker's retry topic, through the same lane.
-   */
-  private async startParked(route: WorkerRoute): Promise<void> {
-    this.lane = new Lane(route.maxInFlight, laneQueueLimit(route.maxInFlight));
-    this.consumer = await this.deps.channel.consume(route.topic, route.consumer, (m) => this.handleParked(m), {
-      ordered: false,
-      maxInFlight: route.maxInFlight,
-      ackWaitMs: this.deps.ackWaitMs,
-      // Everything parked for it, whenever it was parked.
-      deliverPolicy: 'all',
       maxDeliveries: CHANNEL_MAX_DELIVERIES,
       prefilter: route.prefilter,
     });

@@ -8,8 +8,6 @@
  * injected into a real JetStream channel (its publish throws what Pub/Sub or an unexpected
  * error would), everything else is the real path.
  */
-import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,9 +19,9 @@ import type { AdapterOptions } from '../../runtime/adapter';
 import { ChannelUnavailableError } from '../../runtime/channel/channel';
 import type { EventAttributes } from '../../runtime/channel/channel';
 import { JetStreamChannel, streamNameFor } from '../../runtime/channel/jetstream';
-import type { CloudEventJson } from '../../runtime/cloudevents';
 import { createMetricsRegistry, silentLogger } from '../../runtime/observability';
-import { freePort, NatsServerHandle, startNatsServer } from '../support/nats-server';
+import { freePort } from '../support/nats-server';
+import { natsSuite } from '../support/nats-suite';
 import { sleep, waitFor } from '../support/wait';
 
 /** A real JetStream channel whose publish can be made to fail the way another channel (or a bug) would. */
@@ -35,26 +33,11 @@ class FaultyChannel extends JetStreamChannel {
   }
 }
 
-let nats: NatsServerHandle;
-let nc: Awaited<ReturnType<typeof connect>>;
-let jsm: JetStreamManager;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  nc = await connect({ servers: nats.url });
-  jsm = await jetstreamManager(nc);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+const js = natsSuite();
+const { cleanups } = js;
 
 async function adapterFor(application: string, options: Partial<AdapterOptions> = {}): Promise<{ adapter: AdapterHandle; channel: FaultyChannel }> {
-  const channel = new FaultyChannel({ servers: nats.url, connectTimeoutMs: 5000 });
+  const channel = new FaultyChannel({ servers: js.nats.url, connectTimeoutMs: 5000 });
   const adapter = await startAdapter(
     { application, port: 0, host: '127.0.0.1', shutdownGraceMs: 5000, topic: { maxAgeMs: 3_600_000 }, auth: { mode: 'none' }, ...options },
     { channel, logger: silentLogger(), registry: createMetricsRegistry({ defaults: false }) },
@@ -96,16 +79,7 @@ async function sample(adapter: AdapterHandle, series: string): Promise<number> {
 const accepted = (a: AdapterHandle, mode: string) => sample(a, `event_mesh_adapter_events_accepted_total{mode="${mode}"}`);
 const rejected = (a: AdapterHandle, reason: string) => sample(a, `event_mesh_adapter_events_rejected_total{reason="${reason}"}`);
 
-async function storedEvents(application: string): Promise<CloudEventJson[]> {
-  const stream = streamNameFor(channelTopic('kyma-integration', application));
-  const info = await jsm.streams.info(stream);
-  const out: CloudEventJson[] = [];
-  for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq });
-    if (m) out.push(JSON.parse(Buffer.from(m.data).toString()) as CloudEventJson);
-  }
-  return out;
-}
+const storedEvents = (application: string) => js.storedEvents(application);
 
 /** Raw HTTP/1.1 exchange on its own connection: the whole answer as text once the server closes it or `until` holds. */
 function rawExchange(port: number, text: string, until: (answer: string) => boolean = () => false): Promise<string> {
@@ -394,7 +368,7 @@ describe('token authentication on plain HTTP; probes on their own port', () => {
 
 describe('startAdapter and close', () => {
   test('an application name that cannot be a CloudEvents source is refused', async () => {
-    const channel = new JetStreamChannel({ servers: nats.url });
+    const channel = new JetStreamChannel({ servers: js.nats.url });
     cleanups.push(() => channel.close());
     for (const application of ['', 'with space']) {
       await expect(startAdapter({ application, port: 0, auth: { mode: 'none' } }, { channel, logger: silentLogger() })).rejects.toThrow(/application must be a non-empty name/);
@@ -403,7 +377,7 @@ describe('startAdapter and close', () => {
 
   test('a port in use fails the start', async () => {
     const { adapter } = await adapterFor('contract-port');
-    const channel = new JetStreamChannel({ servers: nats.url });
+    const channel = new JetStreamChannel({ servers: js.nats.url });
     cleanups.push(() => channel.close());
     await expect(startAdapter({ application: 'contract-port2', port: adapter.port, host: '127.0.0.1', auth: { mode: 'none' } }, { channel, logger: silentLogger(), registry: createMetricsRegistry({ defaults: false }) })).rejects.toThrow(/EADDRINUSE/);
   });
@@ -448,7 +422,7 @@ describe('startAdapter and close', () => {
 
 describe('startAdapter options and defaults', () => {
   const given = () => {
-    const channel = new JetStreamChannel({ servers: nats.url, connectTimeoutMs: 5000 });
+    const channel = new JetStreamChannel({ servers: js.nats.url, connectTimeoutMs: 5000 });
     cleanups.push(() => channel.close());
     return channel;
   };
@@ -484,18 +458,18 @@ describe('startAdapter options and defaults', () => {
     const a = await start({ application: 'contract-named', channelNamespace: 'other-ns', channelName: 'orders' }, { channel: given() });
     expect(a.topic).toBe(channelTopic('other-ns', 'orders'));
     expect((await send(`${a.url}/events`, structured('named-1'))).status).toBe(202);
-    const info = await jsm.streams.info(streamNameFor(channelTopic('other-ns', 'orders')));
+    const info = await js.jsm.streams.info(streamNameFor(channelTopic('other-ns', 'orders')));
     expect(info.state.messages).toBe(1);
   });
 
   test('an owned channel (options.channel) gets its topic options from that config and is closed by close(); a given channel is left open', async () => {
     const owned = await startAdapter(
-      { application: 'contract-owned', port: 0, host: '127.0.0.1', shutdownGraceMs: 500, auth: { mode: 'none' }, channel: { kind: 'nats', natsUrl: nats.url, streamMaxAgeMs: 7_200_000 } },
+      { application: 'contract-owned', port: 0, host: '127.0.0.1', shutdownGraceMs: 500, auth: { mode: 'none' }, channel: { kind: 'nats', natsUrl: js.nats.url, streamMaxAgeMs: 7_200_000 } },
       { logger: silentLogger(), registry: createMetricsRegistry({ defaults: false }) },
     );
     cleanups.push(() => owned.close());
     expect((await send(`${owned.url}/events`, structured('owned-1'))).status).toBe(202);
-    const info = await jsm.streams.info(streamNameFor(owned.topic));
+    const info = await js.jsm.streams.info(streamNameFor(owned.topic));
     expect(info.config.max_age).toBe(7_200_000 * 1_000_000);
     expect(owned.channel.isReady()).toBe(true);
     await owned.close();

@@ -5,8 +5,6 @@
  * stream is full, and a graceful close that lets requests provably in flight finish while
  * /readyz says 503 and new connections are refused.
  */
-import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import net from 'node:net';
 import { request } from 'undici';
 import { channelTopic } from '../../constructs/api';
@@ -14,28 +12,13 @@ import { AdapterHandle, startAdapter } from '../../runtime/adapter';
 import type { AdapterOptions } from '../../runtime/adapter';
 import { JetStreamChannel, streamNameFor } from '../../runtime/channel/jetstream';
 import { createMetricsRegistry, silentLogger } from '../../runtime/observability';
-import { NatsServerHandle, startNatsServer } from '../support/nats-server';
+import { natsSuite } from '../support/nats-suite';
 import { startTcpProxy, TcpProxyHandle } from '../support/tcp-proxy';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let nats: NatsServerHandle;
-let nc: Awaited<ReturnType<typeof connect>>;
-let jsm: JetStreamManager;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-beforeAll(async () => {
-  nats = await startNatsServer();
-  nc = await connect({ servers: nats.url });
-  jsm = await jetstreamManager(nc);
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+const js = natsSuite();
+const { cleanups } = js;
 
 /** An adapter for `application` whose channel reaches nats-server through `servers`. */
 async function adapterFor(application: string, servers: string, options: Partial<AdapterOptions> = {}): Promise<AdapterHandle> {
@@ -56,18 +39,11 @@ async function adapterFor(application: string, servers: string, options: Partial
 
 /** Messages stored on the application's stream, read from nats-server directly (not through any proxy). */
 async function storedCount(application: string): Promise<number> {
-  const info = await jsm.streams.info(streamNameFor(channelTopic('kyma-integration', application)));
+  const info = await js.jsm.streams.info(streamNameFor(channelTopic('kyma-integration', application)));
   return info.state.messages;
 }
 async function storedIds(application: string): Promise<string[]> {
-  const stream = streamNameFor(channelTopic('kyma-integration', application));
-  const info = await jsm.streams.info(stream);
-  const ids: string[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq });
-    if (m) ids.push(JSON.parse(Buffer.from(m.data).toString()).id);
-  }
-  return ids;
+  return (await js.storedEvents(application)).map((e) => e.id);
 }
 async function waitUntil(what: string, predicate: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -103,7 +79,7 @@ function tracked(url: string, init: Parameters<typeof request>[1]) {
 describe('2xx only after the PubAck', () => {
   let proxy: TcpProxyHandle;
   beforeEach(async () => {
-    proxy = await startTcpProxy(nats.port);
+    proxy = await startTcpProxy(js.nats.port);
     cleanups.push(() => proxy.close());
   });
 
@@ -184,7 +160,7 @@ test('507 channel_full once the stream is full; what was accepted is stored, not
   // 4 KiB: the first 2.5 KB event fits, the next ones do not. (Sizes are chosen so the
   // server's pre-check refuses them outright: nats-server 2.9 stores a message that passes
   // its check and then trims the oldest ones to the limit.)
-  const adapter = await adapterFor('full-app', nats.url, { topic: { maxBytes: 4096, maxAgeMs: 3_600_000 } });
+  const adapter = await adapterFor('full-app', js.nats.url, { topic: { maxBytes: 4096, maxAgeMs: 3_600_000 } });
   const big = (id: string) => ({ ...binary(id), body: JSON.stringify({ pad: 'x'.repeat(2500) }) });
   const fits = await request(`${adapter.url}/events`, big('fits'));
   await fits.body.text();

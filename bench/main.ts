@@ -11,6 +11,9 @@
  *
  * BENCH_QUICK=1: short runs and the smaller sizes only (checks the bench works in well
  * under a minute; its figures are not the ones to quote).
+ * BENCH_ONLY=mesh: the baselines and the mesh phases only (no fan-out, no synth scale).
+ * BENCH_ADAPTER_NODE_ARGS / BENCH_DISPATCHER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+ * go to that process's node, to profile it under the bench's load.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +38,7 @@ const SYNTH_APPLICATIONS = QUICK ? [10, 100] : [10, 100, 1000];
 const EVENT_BYTES = 1024;
 const LATENCY_RATE = 1000;
 const CLI = path.resolve(__dirname, '../runtime/cli.js');
+const MESH_ONLY = process.env.BENCH_ONLY === 'mesh';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -76,7 +80,8 @@ export async function waitReady(url: string, timeoutMs = 20_000): Promise<void> 
 }
 
 export function startCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], {
+  const nodeArgs = (process.env[`BENCH_${args[0].toUpperCase()}_NODE_ARGS`] ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -194,7 +199,7 @@ async function main(): Promise<void> {
 
     // Fan-out: the same sink, a fresh nats-server and dispatcher per Trigger count.
     const fan: FanOutResult[] = [];
-    for (const n of FAN_OUT_TRIGGERS) {
+    for (const n of MESH_ONLY ? [] : FAN_OUT_TRIGGERS) {
       const r = await fanOut(n, FAN_OUT_EVENTS, {
         cli: CLI,
         freePort,
@@ -256,7 +261,7 @@ async function main(): Promise<void> {
 
   // Synth scale: each size in its own process (peak RSS is the process's own).
   const synth: SynthScaleResult[] = [];
-  for (const n of SYNTH_APPLICATIONS) {
+  for (const n of MESH_ONLY ? [] : SYNTH_APPLICATIONS) {
     const r = await forkAndWait<SynthScaleResult>('synth-scale.js', undefined, [String(n)]).reply;
     console.log(`synth ${n} applications × 10 Triggers: ${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), peak RSS ${r.peakRssMb} MB`);
     synth.push(r);
@@ -267,6 +272,8 @@ async function main(): Promise<void> {
   fs.mkdirSync('.bench', { recursive: true });
   fs.writeFileSync('.bench/results.json', JSON.stringify(results, null, 2));
   printTable(results);
+  // A partial run does not overwrite the summary of a full one.
+  if (MESH_ONLY) return;
   const out = path.resolve(__dirname, '../../bench/results');
   await writeSummary(results, out);
   console.log(`summary and charts: ${path.relative(process.cwd(), out)}/summary.md`);

@@ -24,14 +24,17 @@ import type { NatsServerHandle } from '../support/nats-server';
 import { sleep, waitFor } from '../support/wait';
 
 describe('fan-out lane (pure)', () => {
-  function task(log: string[], name: string, opts: { spillable?: boolean; hold?: Promise<void> } = {}): LaneTask {
+  function task(log: string[], name: string, opts: { spillable?: boolean; hold?: Promise<void>; declines?: boolean } = {}): LaneTask {
     return {
       spillable: opts.spillable ?? true,
       run: async () => {
         log.push(`run ${name}`);
         await opts.hold;
       },
-      spill: () => log.push(`spill ${name}`),
+      spill: () => {
+        log.push(opts.declines ? `declined ${name}` : `spill ${name}`);
+        return !opts.declines;
+      },
       abandon: () => log.push(`abandon ${name}`),
     };
   }
@@ -49,6 +52,24 @@ describe('fan-out lane (pure)', () => {
     release();
     await lane.idle();
     expect(log).toEqual(['run a', 'run b', 'spill e', 'run c', 'run d', 'run f']);
+  });
+
+  it('a spill the caller declines waits its turn after all, past the queue limit', async () => {
+    const log: string[] = [];
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    const lane = new Lane(1, 1);
+    expect(lane.saturated).toBe(false);
+    for (const n of ['a', 'b']) lane.submit(task(log, n, { hold }));
+    expect(lane.saturated).toBe(true);
+    lane.submit(task(log, 'c', { hold, declines: true }));
+    lane.submit(task(log, 'd', { hold }));
+    expect(log).toEqual(['run a', 'declined c', 'spill d']);
+    expect(lane.queued).toBe(2);
+    release();
+    await lane.idle();
+    expect(log).toEqual(['run a', 'declined c', 'spill d', 'run b', 'run c']);
+    expect(lane.saturated).toBe(false);
   });
 
   it('close() abandons what waits; idle() waits for what runs', async () => {
@@ -213,6 +234,19 @@ describe('fan-out stage over JetStream', () => {
     expect(await metric(d, 'event_mesh_dispatcher_parked_total{namespace="' + ns + '",name="slow",reason="saturated"}')).toBeGreaterThan(0);
     await slow.waitFor((s) => s.acceptedIds().size === n, 30_000);
     expect(fast.requests).toHaveLength(n);
+  }, 60_000);
+
+  it('a Trigger behind with no other Trigger on its broker to make room for waits instead of parking (no extra write per event under load)', async () => {
+    const ns = `fan${++nsCounter}`;
+    const slow = await sub(() => ({ status: 200, delayMs: 5 }));
+    const d = await start([broker(ns), trigger(ns, 'only', slow.url, 'one', { 'event-mesh.dev/delivery.max-in-flight': '1' })]);
+    const n = 150;
+    // Stored faster than 1-at-a-time delivery takes them: far more than the lane's 64 wait.
+    await Promise.all(Array.from({ length: n }, (_, i) => post(d, ns, 'one', `o${i}`).then((r) => expect(r.status).toBe(202))));
+    await slow.waitFor((s) => s.acceptedIds().size === n, 30_000);
+    expect(await metric(d, 'event_mesh_dispatcher_parked_total')).toBe(0);
+    await sleep(200);
+    expect(slow.requests).toHaveLength(n);
   }, 60_000);
 
   it('a retry parked for later survives a restart and is tried again then', async () => {

@@ -196,17 +196,27 @@ export class DeliveryWorker {
     return !this.stopping && (sequence === undefined || this.startAfter === undefined || sequence > this.startAfter);
   }
 
+  /** Fan-out stage: whether this Trigger's lane is full (a new share would be offered for parking). */
+  get saturated(): boolean {
+    return this.lane?.saturated ?? false;
+  }
+
   /**
    * Fan-out stage: this Trigger's share of a broker event (already parsed when `parsed`).
-   * Runs in the lane; parked instead when too many wait.
+   * Runs in the lane; when too many wait, parked instead if `othersWaiting()` says another
+   * Trigger of the broker could use the stage's window this share would hold.
    */
-  offer(share: FanOutShare, parsed?: { event: CloudEventJson; raw?: Uint8Array }): void {
+  offer(share: FanOutShare, parsed?: { event: CloudEventJson; raw?: Uint8Array }, othersWaiting: () => boolean = always): void {
     const lane = this.lane;
     if (!lane) return share.fail();
     lane.submit({
       spillable: true,
       run: () => this.handle(share, parsed),
-      spill: () => share.spill(),
+      spill: () => {
+        if (!othersWaiting()) return false;
+        share.spill();
+        return true;
+      },
       // Stopped before it ran: a deleted Trigger owes nothing more; otherwise park it for
       // the Trigger's next worker (a restart, or the next process).
       abandon: () => (this.removed ? void share.ack() : share.spill()),
@@ -245,7 +255,7 @@ export class DeliveryWorker {
       lane.submit({
         spillable: false,
         run: () => this.handle(retry).finally(done),
-        spill: () => undefined,
+        spill: () => false,
         abandon: () => {
           message.nak(1000);
           done();
@@ -499,6 +509,8 @@ export class DeliveryWorker {
     return true;
   }
 }
+
+const always = (): boolean => true;
 
 /** The HTTP status of an attempt; 0 when no response came back (Knative's convention). */
 function statusOf(r: AttemptResult): number {

@@ -7,8 +7,8 @@
  * Why: with a consumer per Trigger, the server scans every Trigger's filter subject across
  * the events of all the others (nats-server's cost grows with Triggers × events); here it
  * is one sequential read per broker. Isolation stays: each Trigger has its own lane with
- * its own in-flight budget, and a saturated or retrying Trigger parks its events on the
- * broker's retry topic instead of holding the others back.
+ * its own in-flight budget, and a saturated Trigger parks its events on the broker's retry
+ * topic instead of holding back others that have room (a retrying one always parks).
  */
 import type { Channel, ChannelConsumer, ChannelMessage } from '../../channel/channel';
 import { readChannelEvent } from '../../cloudevents';
@@ -171,8 +171,26 @@ export class BrokerFanOut {
         } else message.nak(1000);
         done();
       });
-      for (const w of recipients) w.offer(new FanOutShare(message, settlement, w.park, data), parsed);
+      // Asked only when a recipient's lane is full, and answered once per event.
+      let others: boolean | undefined;
+      const othersWaiting = () => (others ??= this.anyTriggerHasRoom());
+      for (const w of recipients) w.offer(new FanOutShare(message, settlement, w.park, data), parsed, othersWaiting);
     });
+  }
+
+  /**
+   * Whether some fan-out Trigger of this broker has room in its lane. When none has (one
+   * Trigger, or all of them behind), parking a share frees the stage's window for nobody and
+   * only adds a write and a read per event to a dispatcher that is already behind, so a full
+   * lane then waits like a dedicated consumer would. Stops at the first Trigger with room.
+   */
+  private anyTriggerHasRoom(): boolean {
+    const index = this.deps.table().indexes.get(this.target.brokerKey);
+    for (const route of index?.items ?? []) {
+      const w = this.deps.worker(route.key);
+      if (w && w.fanOut && !w.saturated) return true;
+    }
+    return false;
   }
 
   private countUnmatched(): void {

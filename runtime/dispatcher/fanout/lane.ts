@@ -1,13 +1,18 @@
 /**
  * A Trigger's lane in its broker's fan-out stage: at most `maxInFlight` deliveries run at
  * once, later ones wait in order; when `queueLimit` events already wait, a new one that may
- * spill is parked instead, so one slow subscriber cannot hold its broker's other Triggers
- * back. No I/O of its own: running and parking are the caller's functions.
+ * spill is offered to be parked instead, so one slow subscriber cannot hold its broker's
+ * other Triggers back. The caller may decline (nothing else would gain: parking then only
+ * adds a write and a read per event to a dispatcher that is already behind) and the task
+ * waits. No I/O of its own: running and parking are the caller's functions.
  */
 export interface LaneTask {
   run(): Promise<void>;
-  /** Park it elsewhere instead of waiting (only asked when `spillable`). */
-  spill(): void;
+  /**
+   * Park it elsewhere instead of waiting (only asked when `spillable` and the queue is at its
+   * limit); false when it declined, and the task waits its turn after all.
+   */
+  spill(): boolean;
   /** The lane closed before the task ran. */
   abandon(): void;
   readonly spillable: boolean;
@@ -33,6 +38,11 @@ export class Lane {
     return this.waiting.length - this.head;
   }
 
+  /** As many wait as the queue limit allows (a new spillable task would be offered for parking). */
+  get saturated(): boolean {
+    return this.queued >= this.queueLimit;
+  }
+
   resize(maxInFlight: number): void {
     this.maxInFlight = Math.max(1, maxInFlight);
     this.pump();
@@ -41,7 +51,7 @@ export class Lane {
   submit(task: LaneTask): void {
     if (this.closed) return task.abandon();
     if (this.running < this.maxInFlight && this.queued === 0) return this.start(task);
-    if (task.spillable && this.queued >= this.queueLimit) return task.spill();
+    if (task.spillable && this.queued >= this.queueLimit && task.spill()) return;
     this.waiting.push(task);
   }
 

@@ -17,12 +17,13 @@ export class FilterIndex<T> {
   /** attribute -> value -> items */
   private readonly byAttribute = new Map<string, Map<string, Indexed<T>[]>>();
   private readonly unindexed: Indexed<T>[] = [];
-  readonly size: number;
+  /** Every item, in the order given. */
+  readonly items: readonly T[];
 
   constructor(entries: Iterable<Indexed<T>>) {
-    let size = 0;
+    const items: T[] = [];
     for (const entry of entries) {
-      size++;
+      items.push(entry.item);
       const exact = entry.filter.requiredExact;
       const key = PREFERRED.find((k) => exact.has(k)) ?? [...exact.keys()].sort()[0];
       if (key === undefined) {
@@ -36,7 +37,11 @@ export class FilterIndex<T> {
       if (list) list.push(entry);
       else values.set(value, [entry]);
     }
-    this.size = size;
+    this.items = items;
+  }
+
+  get size(): number {
+    return this.items.length;
   }
 
   /** Every item whose filter matches the event. */

@@ -29,6 +29,8 @@ export interface LoadResult {
   readonly statuses: Record<string, number>;
   readonly elapsedMs: number;
   readonly latenciesMs: { p50: number; p99: number };
+  /** CPU milliseconds this process spent (user + system) generating the load. */
+  readonly cpuMs: number;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
@@ -50,6 +52,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let failed = 0;
   let seq = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const deadline = started + spec.durationMs;
 
   const one = async (): Promise<void> => {
@@ -95,9 +98,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     await Promise.all(Array.from({ length: spec.concurrency }, worker));
   }
   const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   await pool.close();
   latencies.sort((a, b) => a - b);
-  return { sent, ok, failed, statuses, elapsedMs, latenciesMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) } };
+  return { sent, ok, failed, statuses, elapsedMs, latenciesMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) }, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 if (require.main === module) {

@@ -28,6 +28,7 @@ import { fanOut, type FanOutResult } from './fan-out';
 import type { SynthScaleResult } from './synth-scale';
 import { writeSummary } from './summary';
 import { benchCertificates } from './tls';
+import { cpuPerEventUs, cpuSnapshot } from './process-cpu';
 
 const QUICK = ['1', 'true', 'yes'].includes(String(process.env.BENCH_QUICK ?? '').toLowerCase());
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -181,8 +182,12 @@ async function main(): Promise<void> {
     const drain = await delivered(sink.child, 'ingest', ingest.ok);
 
     // End-to-end throughput: closed loop into the adapter, delivered/s measured at the subscriber.
+    // Where the cores go: CPU per delivered event of each process, the bench's own included.
+    const meshPids = { adapter: adapter.pid, dispatcher: dispatcher.pid, natsServer: nats.pid(), subscriber: sink.child.pid };
+    const cpuBefore = cpuSnapshot(meshPids);
     const e2eLoad = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, phase: 'e2e' });
     const e2e = await delivered(sink.child, 'e2e', e2eLoad.ok);
+    const e2eCpuUs = { ...cpuPerEventUs(meshPids, cpuBefore, e2e.unique), loadGenerator: Math.round((e2eLoad.cpuMs * 1000) / Math.max(1, e2e.unique)) };
     const e2eElapsed = e2e.lastAt - e2e.firstAt;
     for (const phase of ['warmup', 'ingest', 'e2e']) sink.child.send({ cmd: 'forget', phase });
 
@@ -244,6 +249,7 @@ async function main(): Promise<void> {
         delivered: e2e.unique,
         deliveredPerSecond: e2eRate,
         ratioToRawJetStream: +(e2eRate / rawRate).toFixed(3),
+        cpuMicrosecondsPerEvent: e2eCpuUs,
       },
       latencyAt1000PerSecond: {
         accepted: steady.ok,
@@ -310,6 +316,8 @@ function printTable(r: Record<string, any>): void {
   row('adapter ingest over mTLS', `${r.adapterIngestMtls.eventsPerSecond}/s`, `${(r.adapterIngestMtls.ratioToPlainIngest * 100).toFixed(1)}% of plain-HTTP ingest; p50 ${r.adapterIngestMtls.p50Ms.toFixed(2)} ms, p99 ${r.adapterIngestMtls.p99Ms.toFixed(2)} ms; failed ${r.adapterIngestMtls.failed}`);
   row('drain of the ingest backlog', `${r.drainOfIngestBacklog.deliveredPerSecond}/s`, `${r.drainOfIngestBacklog.events} events`);
   row('end to end delivered', `${r.endToEnd.deliveredPerSecond}/s`, `${r.endToEnd.delivered}/${r.endToEnd.accepted} delivered`);
+  const cpu = Object.entries(r.endToEnd.cpuMicrosecondsPerEvent as Record<string, number>);
+  if (cpu.length) row('  CPU µs per event', String(cpu.reduce((n, [, v]) => n + v, 0)), cpu.map(([k, v]) => `${k} ${v}`).join(', '));
   row(`end-to-end latency at ${r.latencyAt1000PerSecond.offeredRate}/s`, `p99 ${r.latencyAt1000PerSecond.p99Ms} ms`, `p50 ${r.latencyAt1000PerSecond.p50Ms} ms; ${r.latencyAt1000PerSecond.delivered}/${r.latencyAt1000PerSecond.accepted} delivered`);
   console.log('\nfull results: .bench/results.json');
 }

@@ -61,6 +61,12 @@ export async function writeSummary(r: Record<string, any>, dir: string): Promise
     lines.push(`| end to end delivered | ${r.endToEnd.deliveredPerSecond}/s | raw JetStream ${raw.eventsPerSecond}/s | ${r.endToEnd.ratioToRawJetStream} |`);
     lines.push(`| end-to-end p50 / p99 at ${lat.offeredRate}/s | ${lat.p50Ms} / ${lat.p99Ms} ms | raw JetStream p50 / p99 ${raw.p50Ms.toFixed(2)} / ${raw.p99Ms.toFixed(2)} ms | — |`, '');
     lines.push('![latency](latency.svg)', '');
+    const cpu = Object.entries((r.endToEnd.cpuMicrosecondsPerEvent ?? {}) as Record<string, number>);
+    if (cpu.length) {
+      lines.push('Where the two cores go end to end: CPU microseconds per delivered event, per process (the load generator and the subscriber are the bench\'s own and share the cores with the mesh).', '');
+      lines.push(`| ${cpu.map(([k]) => k).join(' | ')} | total |`, `|${cpu.map(() => '---:').join('|')}|---:|`);
+      lines.push(`| ${cpu.map(([, v]) => v).join(' | ')} | ${cpu.reduce((n, [, v]) => n + v, 0)} |`, '');
+    }
   }
   if (fan.length) {
     lines.push('## Fan-out', '');

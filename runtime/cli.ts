@@ -92,6 +92,8 @@ export interface CliConfig {
   logFormat: 'json' | 'pretty';
   /** dispatcher: fill the event_type label of the Knative-named metrics. */
   metricsEventType: boolean;
+  /** dispatcher: one fan-out stage per broker (default: on for nats and inmemory). */
+  fanOut?: boolean;
   /** graph: mermaid or dot. */
   graphFormat: 'mermaid' | 'dot';
   /** Deepest nesting of arrays and objects accepted in a JSON body. */
@@ -152,6 +154,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'log-format', env: 'LOG_FORMAT', key: 'logFormat', kind: 'logFormat', defaultText: { adapter: 'json', dispatcher: 'json', dev: 'pretty', controller: 'json' }, commands: WITH_CONTROLLER, description: 'json: one JSON object per line on stdout; pretty: readable lines on stderr' },
   { flag: 'format', env: 'EVENT_MESH_GRAPH_FORMAT', key: 'graphFormat', kind: 'graphFormat', defaultText: 'mermaid', commands: ['graph'], description: 'mermaid (a flowchart GitHub renders) or dot (Graphviz)' },
   { flag: 'metrics-event-type', env: 'METRICS_EVENT_TYPE', key: 'metricsEventType', kind: 'bool', defaultText: 'false', commands: ['dispatcher', 'dev'], description: 'fill the event_type label of event_count and the latency histograms (one series per event type)' },
+  { flag: 'fan-out', env: 'FAN_OUT', key: 'fanOut', kind: 'bool', defaultText: 'true with nats and inmemory, false with kafka and pubsub', commands: ['dispatcher'], description: 'read each broker once and hand its events to the Triggers (one consumer per broker); false: a consumer per Trigger' },
   { flag: 'max-json-depth', env: 'MAX_JSON_DEPTH', key: 'maxJsonDepth', kind: 'depth', defaultText: String(DEFAULT_MAX_JSON_DEPTH), commands: ALL, description: `deepest nesting of arrays and objects accepted in a JSON body (1 to ${MAX_JSON_DEPTH_LIMIT}); deeper gets 400 json_too_deep` },
 ];
 
@@ -511,6 +514,7 @@ async function run(parsed: ParsedCommandLine): Promise<void> {
         topicOptions: { maxAgeMs: cfg.streamMaxAgeMs, maxInactivityMs: cfg.channelMaxInactivityMs, replicas: cfg.streamReplicas },
         metricsEventType: cfg.metricsEventType,
         maxJsonDepth: cfg.maxJsonDepth,
+        ...(cfg.fanOut !== undefined ? { fanOut: cfg.fanOut } : {}),
         ...standalone,
       },
       { channel, ownsChannel: true, logger, registry },

@@ -27,6 +27,14 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['dispatcher', '--port', '9100', '--shutdown-grace', '1m'], env).config).toMatchObject({ port: 9100, shutdownGraceMs: 60_000 });
   });
 
+  it('--fan-out / FAN_OUT: unset leaves the choice to the channel; true or false as given', () => {
+    expect(parseCommandLine(['dispatcher'], {}).config!.fanOut).toBeUndefined();
+    expect(parseCommandLine(['dispatcher'], { FAN_OUT: 'false' }).config!.fanOut).toBe(false);
+    expect(parseCommandLine(['dispatcher', '--fan-out', 'true'], { FAN_OUT: 'false' }).config!.fanOut).toBe(true);
+    expect(() => parseCommandLine(['dispatcher', '--fan-out', 'maybe'], {})).toThrow(/fan-out.*true or false/);
+    expect(() => parseCommandLine(['adapter', '--fan-out', 'true'], {})).toThrow(UsageError);
+  });
+
   it('dev defaults to the in-memory channel and takes --nats, --map (repeatable) and a directory', () => {
     const parsed = parseCommandLine(['dev', 'out', '--map', 'a.b=http://x:1', '--map', 'c=http://y:2'], {});
     expect(parsed.positionals).toEqual(['out']);

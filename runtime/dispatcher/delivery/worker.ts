@@ -331,7 +331,9 @@ export class DeliveryWorker {
     }
     if (knative) this.deps.metrics.knative.processing(knative, event.type, performance.now() - received);
 
-    this.heartbeats.add(message);
+    // A share's broker event is kept alive by its fan-out stage (a share's working() does nothing).
+    const beats = !(message instanceof FanOutShare);
+    if (beats) this.heartbeats.add(message);
     const started = performance.now();
     let outcomeLabel = 'delivered';
     try {
@@ -345,7 +347,7 @@ export class DeliveryWorker {
         this.release(route, message, event, err instanceof DeliveryAborted ? undefined : 1000);
       }
     } finally {
-      this.heartbeats.delete(message);
+      if (beats) this.heartbeats.delete(message);
       this.deps.metrics.latency.observe(this.outcome(outcomeLabel), (performance.now() - started) / 1000);
     }
   }

@@ -34,8 +34,8 @@ export interface AdapterHandlerContext {
   authorize?(req: IncomingMessage): AuthDecision | undefined;
   /** Origins the webhook handshake (OPTIONS) allows; `*` for all. @default ["*"] */
   readonly webhookAllowedOrigins?: readonly string[];
-  /** Serve /healthz, /readyz and /metrics here too. @default true */
-  readonly probes?: boolean;
+  /** Serve /healthz, /readyz and /metrics here too (false: they have a port of their own). */
+  readonly probes: boolean;
   /** Where the probes are served instead (named in the 404 when `probes` is false). */
   probeUrl?(): string | undefined;
 }
@@ -93,11 +93,10 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
         } else {
           reject(res, 413, 'request_body_too_large', e.message);
         }
-      } else if (e instanceof RequestAbortedError) {
-        metrics.rejected.inc({ reason: 'aborted' });
-        logger.debug({ err: e.message }, 'request aborted');
       } else {
-        reject(res, 400, 'bad_request', 'the request body could not be read');
+        // readBody rejects only with these two: the client went away, nobody to answer.
+        metrics.rejected.inc({ reason: 'aborted' });
+        logger.debug({ err: (e as RequestAbortedError).message }, 'request aborted');
       }
       return undefined;
     }
@@ -181,7 +180,7 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
     res.end();
   };
 
-  const probesHere = ctx.probes ?? true;
+  const probesHere = ctx.probes;
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = req.url ?? '/';
@@ -232,7 +231,8 @@ export function createAdapterHandler(ctx: AdapterHandlerContext): (req: Incoming
       }
       default:
         req.resume();
-        return sendError(res, 404, 'not_found', probesHere ? notFound(path) : `no endpoint ${JSON.stringify(path)} on the probe port: it serves ${PROBE_PATHS.join(', ')}`);
+        // Only reached where the probes are served with the event endpoints.
+        return sendError(res, 404, 'not_found', notFound(path));
     }
   };
 
@@ -251,7 +251,7 @@ function notFound(path: string): string {
 }
 
 /** The handler of the plain-HTTP probe port: /healthz, /readyz and /metrics only. */
-export function createProbeHandler(ctx: AdapterHandlerContext): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createProbeHandler(ctx: Omit<AdapterHandlerContext, 'probes' | 'authorize' | 'probeUrl'>): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const route = createAdapterHandler({ ...ctx, probes: true, authorize: undefined });
   return async (req, res) => {
     const url = req.url ?? '/';

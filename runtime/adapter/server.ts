@@ -117,6 +117,15 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
   let closing = false;
   let topicReady = false;
   let inFlight = 0;
+  // The wait between two attempts; close() cuts it short rather than wait out the backoff.
+  let retryWait: { timer: NodeJS.Timeout; wake: () => void } | undefined;
+  const stopRetrying = () => {
+    closing = true;
+    if (retryWait) {
+      clearTimeout(retryWait.timer);
+      retryWait.wake();
+    }
+  };
 
   // Connect and create the topic; keep retrying in the background when the channel is
   // not there yet (the adapter serves 503 and /readyz 503 meanwhile).
@@ -129,7 +138,8 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
         logger.info({ topic }, 'channel topic ready');
       } catch (e) {
         logger.warn({ err: (e as Error).message, topic, attempt }, 'channel not ready yet; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 4))));
+        await new Promise<void>((wake) => (retryWait = { timer: setTimeout(wake, Math.min(5000, 250 * 2 ** Math.min(attempt, 4))), wake }));
+        retryWait = undefined;
       }
     }
   };
@@ -213,7 +223,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
   } catch (e) {
     server.close();
     auth.close();
-    closing = true;
+    stopRetrying();
     await preparing.catch(() => undefined);
     if (ownsChannel) await channel.close();
     throw e;
@@ -229,7 +239,7 @@ export async function startAdapter(options: AdapterOptions, deps: AdapterDeps = 
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     if (closed) return closed;
-    closing = true;
+    stopRetrying();
     closed = (async () => {
       const stopped = new Promise<void>((r) => server.close(() => r()));
       auth.close();

@@ -12,7 +12,7 @@ export const modules = {
   // The adapter's guarantee path: answer only once stored, errors mapped, graceful close.
   adapter: {
     mutate: ['runtime/adapter/handler.ts', 'runtime/adapter/server.ts'],
-    tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts', 'test/runtime/adapter-http-contract.test.ts'],
+    tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts', 'test/runtime/adapter-http-contract.test.ts', 'test/runtime/adapter-server.test.ts'],
   },
   // Delivery's guarantee path: settle each message once, retries, dead letters, replies.
   delivery: {

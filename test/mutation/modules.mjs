@@ -17,7 +17,7 @@ export const modules = {
   // Delivery's guarantee path: settle each message once, retries, dead letters, replies.
   delivery: {
     mutate: ['runtime/dispatcher/delivery/{worker,attempts,retry,backoff}.ts'],
-    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts', 'test/runtime/delivery-retries.test.ts'],
+    tests: ['test/runtime/delivery-worker.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts', 'test/runtime/delivery-retries.test.ts', 'test/runtime/fan-out.test.ts'],
   },
   'adapter-legacy': {
     mutate: ['runtime/adapter/{legacy,metrics,index}.ts'],

@@ -22,6 +22,8 @@ import { deliveryLimit } from '../../runtime/dispatcher/delivery/undeliverable';
 import { DeliveryWorker, laneQueueLimit } from '../../runtime/dispatcher/delivery/worker';
 import type { WorkerDeps, WorkerRoute } from '../../runtime/dispatcher/delivery/worker';
 import { BrokerStore } from '../../runtime/dispatcher/ingress/broker-store';
+import { FanOutShare } from '../../runtime/dispatcher/fanout/shares';
+import { SharedSettlement } from '../../runtime/dispatcher/fanout/settlement';
 import { createDispatcherMetrics } from '../../runtime/dispatcher/metrics';
 import { buildRoutingTable } from '../../runtime/dispatcher/routing/table';
 import type { RoutingTable } from '../../runtime/dispatcher/routing/table';
@@ -75,10 +77,23 @@ class RecordedMessage implements ChannelMessage {
 /** The in-memory channel, recording consume() calls and failing publishes on request. */
 class RecordingChannel extends InMemoryChannel {
   readonly consumed: { topic: string; consumer: string; options: ConsumerOptions }[] = [];
+  /** nak() delays of the messages this channel handed to consumers. */
+  readonly naks: (number | undefined)[] = [];
   failPublish?: Error;
   override async consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer> {
     this.consumed.push({ topic, consumer, options });
-    return super.consume(topic, consumer, handler, options);
+    const naks = this.naks;
+    return super.consume(topic, consumer, (m) => handler({
+      get data() { return m.data; },
+      get deliveryCount() { return m.deliveryCount; },
+      get sequence() { return m.sequence; },
+      ack: () => m.ack(),
+      nak: (delayMs) => {
+        naks.push(delayMs);
+        m.nak(delayMs);
+      },
+      working: () => m.working(),
+    }), options);
   }
   override async publish(topic: string, data: Uint8Array): Promise<void> {
     if (this.failPublish) throw this.failPublish;
@@ -315,6 +330,7 @@ describe('DeliveryWorker.handle: each outcome settled once, counted and logged',
       ['b3', 'HTTP 507', 3000],
     ]);
     expect(await h.count('event_mesh_dispatcher_dropped_total')).toBe(0);
+    expect((await durations(h, 'released'))[0]).toBe(2);
     expect(await h.count('event_count', { namespace_name: NS, broker_name: 'default', response_code: '507' })).toBe(2);
   });
 
@@ -359,6 +375,31 @@ describe('DeliveryWorker.handle: events no retry can deliver', () => {
     const [line] = h.logged('event dropped: it cannot be delivered and there is no deadLetterSink');
     expect([line.id, line.reason]).toEqual(['deep1', 'unencodable']);
     expect(String(line.err)).toMatch(/^the event could not be encoded for delivery: .+/);
+    expect((await durations(h, 'dropped'))[0]).toBe(1);
+  });
+
+  it('an event that cannot be encoded, with a sink: dead-lettered at once (its attributes, the stored bytes), acked', async () => {
+    const s = await sub();
+    const dls = await sub();
+    const h = await harness(routeFor(uri(s.url), { delivery: policy({ retry: 5, deadLetterSink: uri(dls.url) }) }));
+    const m = new RecordedMessage(Buffer.from('{"stored":true}'));
+    await h.worker.handle(m, { event: unserializable('deep3') });
+    expect(m.settlements).toEqual(['ack']);
+    expect(s.requests).toHaveLength(0);
+    expect(dls.accepted.map((r) => [r.event?.id, r.body.toString()])).toEqual([['deep3', '{"stored":true}']]);
+    expect((await durations(h, 'dead_lettered'))[0]).toBe(1);
+  });
+
+  it('an event that cannot be encoded, shutdown while its sink is tried: released at once, counted as released', async () => {
+    const dls = await sub(() => ({ hang: true }));
+    const h = await harness(routeFor(uri('http://127.0.0.1:1/'), { delivery: policy({ deadLetterSink: uri(dls.url) }) }));
+    const m = new RecordedMessage(Buffer.from('{}'));
+    const handled = h.worker.handle(m, { event: unserializable('deep4') });
+    await dls.waitFor((x) => x.requests.length === 1);
+    await h.worker.stop(0);
+    await handled;
+    expect(m.settlements).toEqual(['nak undefined']);
+    expect((await durations(h, 'released'))[0]).toBe(1);
   });
 
   it('an event that cannot be encoded for a served broker: dropped at once as unencodable, with why', async () => {
@@ -673,7 +714,9 @@ describe('DeliveryWorker: the fan-out stage side', () => {
     // The other Trigger parks on the same (in-memory, unfiltered) retry topic.
     await other.worker.park(toChannelBytes(event('theirs')), 1, 0, 'retry');
     await h.channel.publish('retry-topic', Buffer.from('not parked'));
-    await h.channel.publish('retry-topic', (await parkedBytesOf(other, 'retry-topic'))!);
+    const theirs = (await parkedBytesOf(other, 'retry-topic'))!;
+    await h.channel.publish('retry-topic', theirs);
+    await h.channel.publish('retry-topic', theirs);
     await waitFor(() => h.logged('ignoring a message on the retry topic that is not a parked event').length === 1, 2000, 'the warning');
     await pause(100);
     expect(s.requests).toHaveLength(0);
@@ -691,6 +734,72 @@ describe('DeliveryWorker: the fan-out stage side', () => {
     expect(Date.now() - parkedAt).toBeGreaterThanOrEqual(250);
     expect(s.accepted.map((r) => r.event?.id)).toEqual(['later']);
     expect(await h.count('event_mesh_dispatcher_parked_total', { namespace: NS, name: 'orders', reason: 'retry' })).toBe(1);
+  });
+});
+
+describe('DeliveryWorker: a fan-out Trigger\'s lane', () => {
+  const fanOutRoute = (url: string, maxInFlight: number) =>
+    routeFor(uri(url), { kind: 'trigger', stage: 'fan-out', key: `${NS}/lane`, topic: 'retry-lane', consumer: 'retry-lane-consumer', maxInFlight });
+  /** A broker event's share for this Trigger alone; `settled` records how its broker event ended. */
+  const shareOf = (h: Harness, e: CloudEventJson, settled: boolean[]) =>
+    new FanOutShare(new RecordedMessage(toChannelBytes(e)), new SharedSettlement(1, (ok) => void settled.push(ok)), h.worker.park);
+
+  it('past the queue limit, a share is parked when another Trigger could use the window, and then not run by the lane too', async () => {
+    const s = await sub(delayed(100));
+    const h = await harness(fanOutRoute(s.url, 16));
+    await h.worker.start();
+    const settled: boolean[] = [];
+    // 16 run, 64 wait: the lane is saturated and the next share is offered for parking.
+    for (let i = 0; i < 80; i++) h.worker.offer(shareOf(h, event(`q${i}`), settled), undefined, () => true);
+    expect(h.worker.saturated).toBe(true);
+    h.worker.offer(shareOf(h, event('spilled'), settled), undefined, () => true);
+    await s.waitFor((x) => x.acceptedIds().size === 81, 10_000);
+    await pause(300);
+    expect(await h.count('event_mesh_dispatcher_parked_total', { reason: 'saturated' })).toBe(1);
+    // Delivered once, from the retry topic: not a second time by the lane.
+    expect(s.requests.filter((r) => r.event?.id === 'spilled')).toHaveLength(1);
+    expect(s.requests).toHaveLength(81);
+    expect(settled).toEqual(Array(81).fill(true));
+  });
+
+  it('stop() (a restart): shares still waiting are parked for the next worker; stop(…, removed): they are acked', async () => {
+    for (const removed of [false, true]) {
+      const s = await sub(() => ({ hang: true }));
+      const h = await harness(fanOutRoute(s.url, 1));
+      await h.worker.start();
+      const running: boolean[] = [];
+      const waiting: boolean[] = [];
+      h.worker.offer(shareOf(h, event(`run-${removed}`), running));
+      h.worker.offer(shareOf(h, event(`wait-${removed}`), waiting));
+      await s.waitFor((x) => x.requests.length === 1);
+      // A restart calls stop(grace) alone; deleting the Trigger passes removed.
+      await (removed ? h.worker.stop(50, true) : h.worker.stop(50));
+      await waitFor(() => waiting.length === 1 && running.length === 1, 2000, 'both shares settled');
+      expect({ removed, waiting, running }).toEqual({ removed, waiting: [true], running: [true] });
+      expect({ removed, saturated: await h.count('event_mesh_dispatcher_parked_total', { reason: 'saturated' }) }).toEqual({ removed, saturated: removed ? 0 : 1 });
+    }
+  });
+
+  it('stop(): parked events waiting in the lane go back to the retry topic after 1 s, not at once', async () => {
+    const s = await sub(() => ({ hang: true }));
+    const h = await harness(fanOutRoute(s.url, 1));
+    await h.worker.start();
+    // A share holds the lane's one slot; the parked event waits behind it.
+    h.worker.offer(shareOf(h, event('running'), []));
+    await s.waitFor((x) => x.requests.length === 1);
+    await h.worker.park(toChannelBytes(event('p1')), 1, 0, 'retry');
+    await pause(100);
+    await h.worker.stop(50);
+    await waitFor(() => h.channel.naks.includes(1000), 2000, 'the waiting parked event released');
+    expect(h.channel.naks).toEqual([1000]);
+  });
+
+  it('a dedicated worker has no lane: a share offered to it goes back with its broker event', async () => {
+    const h = await harness(routeFor(uri('http://127.0.0.1:1/')));
+    await h.worker.start();
+    const settled: boolean[] = [];
+    h.worker.offer(shareOf(h, event(), settled));
+    expect(settled).toEqual([false]);
   });
 });
 

@@ -34,7 +34,7 @@ export const modules = {
   },
   ingress: {
     mutate: ['runtime/dispatcher/ingress/**/*.ts'],
-    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
+    tests: ['test/runtime/broker-ingress.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
   },
   channel: {
     mutate: ['runtime/channel/in-memory.ts', 'runtime/channel/channel.ts', 'runtime/channel/jetstream/{outbox,publisher,subscription,errors}.ts'],

@@ -240,10 +240,19 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
         try {
           await ensureTopic(route.topic);
           if (worker.fanOut) await takeOverLegacy(worker);
-          await worker.start();
+          // Registered as soon as start() has made its lane (synchronously), before its
+          // consumer exists: the fan-out stage hands a new Trigger every broker event from
+          // then on, so once the consumer can be seen the Trigger is live.
+          const starting = worker.start();
           workers.set(key, worker);
+          await starting;
           logger.info({ kind: route.kind, route: key, topic: route.topic, consumer: route.consumer }, 'consumer started');
         } catch (err) {
+          if (workers.get(key) === worker) {
+            workers.delete(key);
+            // Shares it was already handed go back parked (or with their broker event).
+            await worker.stop(0).catch(() => undefined);
+          }
           failures++;
           logger.warn({ kind: route.kind, route: key, err: (err as Error).message }, 'could not start consumer; will retry');
         }

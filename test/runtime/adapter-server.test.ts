@@ -10,15 +10,15 @@ import net from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { startAdapter } from '../../runtime/adapter';
 import type { AdapterHandle, AdapterOptions } from '../../runtime/adapter';
 import { ChannelFullError, ChannelUnavailableError } from '../../runtime/channel/channel';
 import { InMemoryChannel } from '../../runtime/channel/in-memory';
 import { createThrowawayCa } from '../../runtime/http/throwaway-ca';
-import { createLogger, createMetricsRegistry } from '../../runtime/observability';
+import { createMetricsRegistry } from '../../runtime/observability';
 import { send } from '../support/https-client';
+import { captureLogs } from '../support/observed';
 import { freePort } from '../support/nats-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,25 +52,12 @@ class ScriptedChannel extends InMemoryChannel {
   }
 }
 
-interface LogLine { level: number; msg: string; [k: string]: unknown }
-
-function captureLogs() {
-  const lines: LogLine[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as LogLine);
-      cb();
-    },
-  });
-  return { logger: createLogger({ name: 'adapter-test', level: 'debug', destination: stream }), lines };
-}
-
 const WARN = 40;
 const ERROR = 50;
 const DEBUG = 20;
 
 const handles: AdapterHandle[] = [];
-async function adapter(options: Partial<AdapterOptions>, channel: InMemoryChannel = new ScriptedChannel(), logger = captureLogs().logger): Promise<AdapterHandle> {
+async function adapter(options: Partial<AdapterOptions>, channel: InMemoryChannel = new ScriptedChannel(), logger = captureLogs('adapter-test').logger): Promise<AdapterHandle> {
   const a = await startAdapter(
     { application: 'shop', port: 0, host: '127.0.0.1', shutdownGraceMs: 500, auth: { mode: 'none' }, ...options },
     { channel, logger, registry: createMetricsRegistry({ defaults: false }) },
@@ -116,7 +103,7 @@ describe('waiting for the channel at start', () => {
   test('the topic is retried with a growing backoff from 250 ms until the channel takes it; then /readyz 200', async () => {
     const channel = new ScriptedChannel();
     channel.ensureFailures = 3;
-    const logs = captureLogs();
+    const logs = captureLogs('adapter-test');
     const a = await adapter({}, channel, logs.logger);
     expect(await readyWithin(a, 6000)).toBe(true);
     const calls = channel.ensureCalls;
@@ -168,7 +155,7 @@ describe('waiting for the channel at start', () => {
 
 describe('publish failures: answered, counted and logged', () => {
   const channel = new ScriptedChannel();
-  const logs = captureLogs();
+  const logs = captureLogs('adapter-test');
   let a: AdapterHandle;
   beforeEach(async () => {
     channel.publishFault = undefined;
@@ -218,7 +205,7 @@ describe('publish failures: answered, counted and logged', () => {
 
 describe('where it listens, what it reports', () => {
   test('the start and stop lines name the port, auth mode, TLS and channel', async () => {
-    const logs = captureLogs();
+    const logs = captureLogs('adapter-test');
     const a = await adapter({ probePort: 0 }, new ScriptedChannel(), logs.logger);
     const listening = logs.lines.find((l) => l.msg === 'adapter listening');
     expect(listening).toMatchObject({ port: a.port, probePort: a.probePort, auth: 'none', tls: false, application: 'shop', topic: a.topic, channel: 'inmemory' });
@@ -274,7 +261,7 @@ describe('where it listens, what it reports', () => {
         writeFileSync(path.join(dir, name), text);
         return path.join(dir, name);
       };
-      const logs = captureLogs();
+      const logs = captureLogs('adapter-test');
       const a = await adapter({ probePort: 0, auth: { mode: 'mtls', certFile: file('tls.crt', server.certPem), keyFile: file('tls.key', server.keyPem), clientCaFile: file('ca.crt', ca.certPem) } }, new ScriptedChannel(), logs.logger);
       expect(a.url).toBe(`https://127.0.0.1:${a.port}`);
       expect(a.probeUrl).toBe(`http://127.0.0.1:${a.probePort}`);
@@ -342,7 +329,7 @@ test('a port already in use with the adapter\'s own channel: the start fails and
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
   try {
-    await expect(startAdapter({ application: 'own', port, host: '127.0.0.1', auth: { mode: 'none' }, channel: { kind: 'inmemory' } }, { logger: captureLogs().logger })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(startAdapter({ application: 'own', port, host: '127.0.0.1', auth: { mode: 'none' }, channel: { kind: 'inmemory' } }, { logger: captureLogs('adapter-test').logger })).rejects.toMatchObject({ code: 'EADDRINUSE' });
   } finally {
     blocker.close();
   }

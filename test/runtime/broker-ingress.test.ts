@@ -8,7 +8,6 @@ import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ChannelFullError, ChannelUnavailableError } from '../../runtime/channel/channel';
-import { InMemoryChannel } from '../../runtime/channel/in-memory';
 import { toChannelBytes } from '../../runtime/cloudevents';
 import type { CloudEventJson } from '../../runtime/cloudevents';
 import { BrokerNotFoundError, BrokerStore } from '../../runtime/dispatcher/ingress/broker-store';
@@ -17,7 +16,9 @@ import { createDispatcherMetrics } from '../../runtime/dispatcher/metrics';
 import { buildRoutingTable } from '../../runtime/dispatcher/routing/table';
 import type { ManifestObject } from '../../runtime/dispatcher/routing';
 import type { RoutingTable } from '../../runtime/dispatcher/routing/table';
-import { createLogger, createMetricsRegistry } from '../../runtime/observability';
+import { createMetricsRegistry } from '../../runtime/observability';
+import { captureLogs, FailingInMemoryChannel, metricTotal } from '../support/observed';
+import type { LogLine } from '../support/observed';
 import { waitFor } from '../support/wait';
 
 const NS = 'shop';
@@ -30,14 +31,6 @@ const trigger = (name: string, spec: Record<string, unknown>): ManifestObject =>
 });
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
-class FailingChannel extends InMemoryChannel {
-  failPublish?: Error;
-  override async publish(topic: string, data: Uint8Array): Promise<void> {
-    if (this.failPublish) throw this.failPublish;
-    return super.publish(topic, data);
-  }
-}
-
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
@@ -45,9 +38,9 @@ afterEach(async () => {
 
 interface Ingress {
   url: string;
-  channel: FailingChannel;
+  channel: FailingInMemoryChannel;
   store: BrokerStore;
-  lines: Record<string, unknown>[];
+  lines: LogLine[];
   accepting: boolean;
   setTables(...tables: RoutingTable[]): void;
   count(name: string, labels?: Record<string, string>): Promise<number>;
@@ -55,12 +48,11 @@ interface Ingress {
 }
 
 async function ingress(objects: ManifestObject[] = [BROKER], maxBodyBytes = 64 * 1024): Promise<Ingress> {
-  const channel = new FailingChannel();
+  const channel = new FailingInMemoryChannel();
   await channel.connect();
   const registry = createMetricsRegistry({ defaults: false });
   const metrics = createDispatcherMetrics(registry, { eventTypeLabel: true });
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ name: 'ingress-test', level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } });
+  const { logger, lines } = captureLogs('ingress-test');
   // Each table() call takes the next table of the list (and keeps the last).
   let tables = [buildRoutingTable(objects).table];
   const table = () => (tables.length > 1 ? tables.shift()! : tables[0]);
@@ -72,11 +64,7 @@ async function ingress(objects: ManifestObject[] = [BROKER], maxBodyBytes = 64 *
     lines,
     accepting: true,
     setTables: (...t) => void (tables = t),
-    count: async (name, labels = {}) => {
-      const metric = registry.getSingleMetric(name) ?? registry.getSingleMetric(name.replace(/_(sum|count)$/, ''))!;
-      const values = (await metric.get()).values as { labels: Record<string, string | number>; value: number; metricName?: string }[];
-      return values.filter((v) => (v.metricName ?? name) === name && Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((s, v) => s + v.value, 0);
-    },
+    count: (name, labels) => metricTotal(registry, name, labels),
     stored: async (topic, n) => {
       const out: Record<string, unknown>[] = [];
       const c = await channel.consume(topic, `read-${Math.random()}`, async (m) => {

@@ -10,7 +10,6 @@ import { brokerIngressUrl } from '../../constructs/api';
 import type { Destination } from '../../constructs/api';
 import { ChannelFullError } from '../../runtime/channel/channel';
 import type { ChannelConsumer, ChannelMessage, ConsumerOptions, MessageHandler } from '../../runtime/channel/channel';
-import { InMemoryChannel } from '../../runtime/channel/in-memory';
 import { toChannelBytes } from '../../runtime/cloudevents';
 import type { CloudEventJson } from '../../runtime/cloudevents';
 import { sleep } from '../../runtime/dispatcher/delivery/attempts';
@@ -27,10 +26,11 @@ import { SharedSettlement } from '../../runtime/dispatcher/fanout/settlement';
 import { createDispatcherMetrics } from '../../runtime/dispatcher/metrics';
 import { buildRoutingTable } from '../../runtime/dispatcher/routing/table';
 import type { RoutingTable } from '../../runtime/dispatcher/routing/table';
-import { createLogger, createMetricsRegistry } from '../../runtime/observability';
-import type { Registry } from '../../runtime/observability';
+import { createMetricsRegistry } from '../../runtime/observability';
 import { always, delayed, failFirst, replyWith, startSubscriber } from '../support/http-subscriber';
 import type { Behavior, Subscriber } from '../support/http-subscriber';
+import { captureLogs, FailingInMemoryChannel, metricTotal } from '../support/observed';
+import type { LogLine } from '../support/observed';
 import { sleep as pause, waitFor } from '../support/wait';
 import { CloudEvent } from 'cloudevents';
 
@@ -74,12 +74,11 @@ class RecordedMessage implements ChannelMessage {
   }
 }
 
-/** The in-memory channel, recording consume() calls and failing publishes on request. */
-class RecordingChannel extends InMemoryChannel {
+/** The in-memory channel, recording consume() calls (and failing publishes on request). */
+class RecordingChannel extends FailingInMemoryChannel {
   readonly consumed: { topic: string; consumer: string; options: ConsumerOptions }[] = [];
   /** nak() delays of the messages this channel handed to consumers. */
   readonly naks: (number | undefined)[] = [];
-  failPublish?: Error;
   override async consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions): Promise<ChannelConsumer> {
     this.consumed.push({ topic, consumer, options });
     const naks = this.naks;
@@ -94,10 +93,6 @@ class RecordingChannel extends InMemoryChannel {
       },
       working: () => m.working(),
     }), options);
-  }
-  override async publish(topic: string, data: Uint8Array): Promise<void> {
-    if (this.failPublish) throw this.failPublish;
-    return super.publish(topic, data);
   }
 }
 
@@ -133,13 +128,11 @@ function routeFor(subscriber: Destination, p: Partial<WorkerRoute> = {}): Worker
 interface Harness {
   worker: DeliveryWorker;
   channel: RecordingChannel;
-  registry: Registry;
-  lines: Record<string, unknown>[];
+  lines: LogLine[];
   resolved: Destination[];
   setTable(t: RoutingTable): void;
-  metric(name: string): Promise<{ labels: Record<string, string | number>; value: number; metricName?: string }[]>;
   count(name: string, labels?: Record<string, string>): Promise<number>;
-  logged(msg: string): Record<string, unknown>[];
+  logged(msg: string): LogLine[];
 }
 
 const BROKER = { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: NS }, spec: {} };
@@ -150,8 +143,7 @@ async function harness(route: WorkerRoute, extra: Partial<WorkerDeps> = {}): Pro
   cleanups.push(() => channel.close());
   const registry = createMetricsRegistry({ defaults: false });
   const metrics = createDispatcherMetrics(registry);
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ name: 'worker-test', level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } });
+  const { logger, lines, logged } = captureLogs('worker-test');
   let table = buildRoutingTable([BROKER]).table;
   const resolved: Destination[] = [];
   const deps: WorkerDeps = {
@@ -170,22 +162,14 @@ async function harness(route: WorkerRoute, extra: Partial<WorkerDeps> = {}): Pro
   };
   const worker = new DeliveryWorker(route, deps);
   cleanups.push(() => worker.stop(0));
-  const metric = async (name: string) => {
-    const m = registry.getSingleMetric(name);
-    if (!m) throw new Error(`no metric ${name}`);
-    return (await m.get()).values as { labels: Record<string, string | number>; value: number; metricName?: string }[];
-  };
   return {
     worker,
     channel,
-    registry,
     lines,
     resolved,
     setTable: (t) => void (table = t),
-    metric,
-    count: async (name, labels = {}) =>
-      (await metric(name)).filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0),
-    logged: (msg) => lines.filter((l) => l.msg === msg),
+    count: (name, labels) => metricTotal(registry, name, labels),
+    logged,
   };
 }
 
@@ -194,9 +178,7 @@ const DURATION = 'event_mesh_dispatcher_delivery_duration_seconds';
 
 /** Observations of the delivery-duration histogram for one outcome: [count, sum in seconds]. */
 async function durations(h: Harness, outcome: string): Promise<[number, number]> {
-  const values = await h.metric(DURATION);
-  const pick = (suffix: string) => values.find((v) => v.metricName === `${DURATION}_${suffix}` && v.labels.outcome === outcome)?.value ?? 0;
-  return [pick('count'), pick('sum')];
+  return [await h.count(`${DURATION}_count`, { outcome }), await h.count(`${DURATION}_sum`, { outcome })];
 }
 
 describe('laneQueueLimit', () => {
@@ -554,10 +536,8 @@ describe('DeliveryWorker: a Trigger of a broker', () => {
     await h.worker.handle(new RecordedMessage(toChannelBytes(event())));
     const labels = { namespace_name: NS, broker_name: 'default', trigger_name: 'on-order' };
     expect(await h.count('event_count', { ...labels, response_code: '202', container_name: 'filter' })).toBe(1);
-    const processing = (await h.metric('event_processing_latencies')).filter((v) => v.labels.trigger_name === 'on-order');
-    const sum = processing.find((v) => v.metricName === 'event_processing_latencies_sum')?.value ?? NaN;
-    const count = processing.find((v) => v.metricName === 'event_processing_latencies_count')?.value ?? NaN;
-    expect(count).toBe(1);
+    const sum = await h.count('event_processing_latencies_sum', { trigger_name: 'on-order' });
+    expect(await h.count('event_processing_latencies_count', { trigger_name: 'on-order' })).toBe(1);
     // Milliseconds between receiving and dispatching: small, never a clock reading.
     expect(sum).toBeGreaterThanOrEqual(0);
     expect(sum).toBeLessThan(1000);

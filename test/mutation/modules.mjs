@@ -7,7 +7,7 @@ export const modules = {
   },
   cloudevents: {
     mutate: ['runtime/cloudevents/**/*.ts'],
-    tests: ['test/runtime/cloudevents.test.ts', 'test/runtime/adapter.test.ts'],
+    tests: ['test/runtime/cloudevents-rules.test.ts', 'test/runtime/cloudevents-http.test.ts', 'test/runtime/cloudevents.test.ts', 'test/runtime/adapter.test.ts', 'test/runtime/trace-context.test.ts', 'test/runtime/hardening/inputs.test.ts'],
   },
   // The adapter's guarantee path: answer only once stored, errors mapped, graceful close.
   adapter: {
@@ -21,16 +21,16 @@ export const modules = {
   },
   'adapter-legacy': {
     mutate: ['runtime/adapter/{legacy,metrics,index}.ts'],
-    tests: ['test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts'],
+    tests: ['test/runtime/adapter-legacy.test.ts', 'test/runtime/adapter.test.ts', 'test/runtime/guarantees-adapter.test.ts', 'test/runtime/adapter-server.test.ts'],
   },
   'delivery-http': {
     mutate: ['runtime/dispatcher/delivery/{http-sender,heartbeats,targets,policy,replies}.ts'],
-    tests: ['test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
+    tests: ['test/runtime/delivery-worker.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/delivery-defaults.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
   },
   // The broker fan-out stage: shares settled once, lanes, parking, upgrade take-over.
   fanout: {
     mutate: ['runtime/dispatcher/fanout/**/*.ts'],
-    tests: ['test/runtime/fan-out.test.ts', 'test/runtime/broker-hop.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/e2e.test.ts'],
+    tests: ['test/runtime/fan-out.test.ts', 'test/runtime/delivery-worker.test.ts', 'test/runtime/broker-hop.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/e2e.test.ts'],
   },
   ingress: {
     mutate: ['runtime/dispatcher/ingress/**/*.ts'],

@@ -47,7 +47,7 @@ interface Ingress {
   stored(topic: string, n: number): Promise<Record<string, unknown>[]>;
 }
 
-async function ingress(objects: ManifestObject[] = [BROKER], maxBodyBytes = 64 * 1024): Promise<Ingress> {
+async function ingress(objects: ManifestObject[] = [BROKER], maxBodyBytes = 64 * 1024, maxJsonDepth?: number): Promise<Ingress> {
   const channel = new FailingInMemoryChannel();
   await channel.connect();
   const registry = createMetricsRegistry({ defaults: false });
@@ -78,7 +78,7 @@ async function ingress(objects: ManifestObject[] = [BROKER], maxBodyBytes = 64 *
   };
   const server: Server = createServer((req, res) => {
     const target = parseBrokerPath(new URL(req.url ?? '/', 'http://x').pathname)!;
-    void handleBrokerIngress(req, res, target, store, { maxBodyBytes, accepting: () => self.accepting }, metrics, logger);
+    void handleBrokerIngress(req, res, target, store, { maxBodyBytes, maxJsonDepth, accepting: () => self.accepting }, metrics, logger);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanups.push(() => new Promise((r) => server.close(r)), () => channel.close());
@@ -190,6 +190,18 @@ describe('broker ingress answers', () => {
     const r = await post(`${i.url}/shop/default`, '{not json', { 'content-type': 'application/cloudevents+json' });
     expect(r.status).toBe(400);
     expect(Object.keys(r.body).sort()).toEqual(['error', 'message']);
+  });
+
+  it('the configured --max-json-depth applies: data nested past it is a 400 naming data, data at it is stored', async () => {
+    const i = await ingress([BROKER], 64 * 1024, 3);
+    const nested = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
+    const deep = await post(`${i.url}/shop/default`, nested(4), binary('deep'));
+    expect([deep.status, deep.body.error, deep.body.attribute]).toEqual([400, 'json_too_deep', 'data']);
+    expect(deep.body.message).toContain('more than 3 levels deep');
+    expect((await post(`${i.url}/shop/default`, nested(3), binary('flat'))).status).toBe(202);
+    // The default limit (64) is not what applied: depth 4 passes a broker ingress without the option.
+    const defaults = await ingress();
+    expect((await post(`${defaults.url}/shop/default`, nested(4), binary('deep'))).status).toBe(202);
   });
 
   it('413 for a body over the limit, closing the connection', async () => {

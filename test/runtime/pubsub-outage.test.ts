@@ -49,7 +49,8 @@ describe('adapter on Pub/Sub while the network to Pub/Sub is cut', () => {
 
   test('503 + Retry-After while unreachable, never a 2xx; accepted and delivered again after', async () => {
     mesh = await startMesh('', {
-      channel: { args: ['--channel', 'pubsub', '--pubsub-project', emulator.projectId], env: { PUBSUB_EMULATOR_HOST: proxy.host } },
+      // Info logs: a failure below prints them (the subscription's reconnects are at info).
+      channel: { args: ['--channel', 'pubsub', '--pubsub-project', emulator.projectId], env: { PUBSUB_EMULATOR_HOST: proxy.host, LOG_LEVEL: 'info' } },
     });
     const m = mesh;
     expect(await postUntilAccepted(m.adapterUrl, 'before', 60_000)).toBe(true);
@@ -65,8 +66,15 @@ describe('adapter on Pub/Sub while the network to Pub/Sub is cut', () => {
     }
 
     await proxy.restore();
-    expect(await postUntilAccepted(m.adapterUrl, 'after', 90_000)).toBe(true);
-    const { missing } = await expectAllDelivered(m.subscriber, new Set(['before', 'after']), 90_000);
+    const accepted = await postUntilAccepted(m.adapterUrl, 'after', 90_000);
+    const { missing } = accepted ? await expectAllDelivered(m.subscriber, new Set(['before', 'after']), 90_000) : { missing: ['after'] };
+    // A failure here has been seen once under CI load and not reproduced: keep what the
+    // processes said, so the next one can be diagnosed.
+    if (!accepted || missing.length > 0) {
+      // eslint-disable-next-line no-console
+      console.log(`pubsub outage: accepted after restore ${accepted}, missing ${missing.join(', ')}\n--- dispatcher\n${m.dispatcher.output().slice(-12_000)}\n--- adapter\n${m.adapter.output().slice(-6_000)}`);
+    }
+    expect(accepted).toBe(true);
     expect(missing).toEqual([]);
     // eslint-disable-next-line no-console
     console.log(`pubsub outage: ${during.length} events answered 503 with Retry-After ${[...new Set(during.map((a) => a.retryAfter))].join(', ')} while cut`);

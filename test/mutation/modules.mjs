@@ -25,7 +25,7 @@ export const modules = {
   },
   'delivery-http': {
     mutate: ['runtime/dispatcher/delivery/{http-sender,heartbeats,targets,policy,replies}.ts'],
-    tests: ['test/runtime/delivery-worker.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/delivery-defaults.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
+    tests: ['test/runtime/delivery-http.test.ts', 'test/runtime/delivery-worker.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/delivery-policy.test.ts', 'test/runtime/delivery-defaults.test.ts', 'test/runtime/guarantees-dispatcher.test.ts', 'test/runtime/hot-path.test.ts'],
   },
   // The broker fan-out stage: shares settled once, lanes, parking, upgrade take-over.
   fanout: {

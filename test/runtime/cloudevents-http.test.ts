@@ -42,6 +42,9 @@ describe('binary mode: headers', () => {
   it('only ce-<name> headers are attributes (not "ce-" alone, not cex- or c-e-), names lower-cased, values percent-decoded and joined', () => {
     const [ev] = decode({ ...ce, 'ce-': 'x', cex: 'y', 'cf-a': 'z', 'de-a': 'w', 'c-e-a': 'v', 'ce-tenant': 'a%20b', 'ce-list': ['1', '2'] as unknown as string }).events;
     expect(ev).toEqual({ ...base, tenant: 'a b', list: '1,2' });
+    expect(decode({ ...ce, 'ce-x': '1' }).events[0].x).toBe('1'); // a one-letter name
+    // The event format's media type is matched in any case and with spaces around it.
+    expect(decode({ 'content-type': ' Application/CloudEvents+JSON ; charset=utf-8' }, JSON.stringify(base)).mode).toBe('structured');
   });
 
   it('a header name that is no attribute name, ce-datacontenttype and ce-data: each a 400 naming it', () => {
@@ -78,6 +81,8 @@ describe('binary mode: what the body becomes', () => {
   });
 
   it('a JSON body past --max-json-depth: 400 json_too_deep naming data and the limit', () => {
+    // Brackets inside strings, escaped quotes included, are not nesting.
+    expect(decode(ce, '["\\"[[[[", 1]', { maxJsonDepth: 1 }).events[0].data).toEqual(['"[[[[', 1]);
     expect(() => decode(ce, '[[[[]]]]', { maxJsonDepth: 3 })).toThrow(EventValidationError);
     try {
       decode(ce, '[[[[]]]]', { maxJsonDepth: 3 });
@@ -198,6 +203,10 @@ describe('encodeBinary', () => {
     const { headers, body } = encodeBinary({ ...base, subject: 'a b', n: 3, b: false, gone: null, none: undefined, datacontenttype: 'text/plain', data: 'hi' } as CloudEventJson);
     expect(headers).toEqual({ 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': '/s', 'ce-type': 't', 'ce-subject': 'a%20b', 'ce-n': '3', 'ce-b': 'false', 'content-type': 'text/plain' });
     expect(body).toBe('hi');
+  });
+
+  it('data_base64 goes in the body as bytes, never in a header', () => {
+    expect(encodeBinary({ ...base, data_base64: 'aGk=' })).toEqual({ headers: { ...ce, 'content-type': 'application/json' }, body: Buffer.from('hi') });
   });
 
   it('body: JSON data serialized (a string too, for JSON types), no body and no Content-Type without data', () => {

@@ -218,10 +218,12 @@ describe('resolveTarget, mapServiceUri, localBroker', () => {
   });
 
   it('mapServiceUri: a cluster Service URI with an override goes to the override, keeping path and query', () => {
-    const overrides = new Map([['fn.shop', 'http://127.0.0.1:3000'], ['api.shop', 'http://127.0.0.1:4000/base/']]);
+    const overrides = new Map([['fn.shop', 'http://127.0.0.1:3000'], ['api.shop', 'http://127.0.0.1:4000/base/'], ['old.shop', 'http://127.0.0.1:5000/base']]);
     expect(mapServiceUri('http://fn.shop.svc.cluster.local/', overrides, ADDRESSING)).toBe('http://127.0.0.1:3000');
     expect(mapServiceUri('http://fn.shop.svc/a/b?c=1', overrides, ADDRESSING)).toBe('http://127.0.0.1:3000/a/b?c=1');
     expect(mapServiceUri('http://api.shop.svc.cluster.local:8080/v1', overrides, ADDRESSING)).toBe('http://127.0.0.1:4000/base/v1');
+    // An override path without a trailing slash is still a base the URI's path goes under.
+    expect(mapServiceUri('http://old.shop.svc/v1', overrides, ADDRESSING)).toBe('http://127.0.0.1:5000/base/v1');
     for (const url of ['http://fn.shop.svc.other.domain/', 'http://fn.other.svc/', 'http://fn.shop/', 'http://x.fn.shop.svc/', 'http://Fn_.shop.svc/', 'nope']) {
       expect([url, mapServiceUri(url, overrides, ADDRESSING)]).toEqual([url, undefined]);
     }

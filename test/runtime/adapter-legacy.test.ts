@@ -7,19 +7,13 @@
 import { Registry } from 'prom-client';
 import { legacyError, LegacyRequestError, legacyToCloudEvent } from '../../runtime/adapter/legacy';
 import { metricsIn } from '../../runtime/adapter/metrics';
+import { thrown } from '../support/thrown';
 
 const ok = { 'event-type': 'order.created', 'event-type-version': 'v1', 'event-time': '2026-01-01T12:00:00Z', data: { orderId: 1 } };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-function errorOf(body: unknown, raw?: string, maxJsonDepth?: number): LegacyRequestError {
-  try {
-    legacyToCloudEvent(Buffer.from(raw ?? JSON.stringify(body)), 'commerce', maxJsonDepth);
-  } catch (err) {
-    expect(err).toBeInstanceOf(LegacyRequestError);
-    return err as LegacyRequestError;
-  }
-  throw new Error('accepted');
-}
+const errorOf = (body: unknown, raw?: string, maxJsonDepth?: number): LegacyRequestError =>
+  thrown(() => legacyToCloudEvent(Buffer.from(raw ?? JSON.stringify(body)), 'commerce', maxJsonDepth), LegacyRequestError);
 const field = (kind: 'Missing' | 'Invalid', name: string, moreInfo: string) => ({
   status: 400,
   type: 'validation_violation',

@@ -20,23 +20,20 @@ import {
   toChannelBytes,
   traceContextFromHeaders,
 } from '../../runtime/cloudevents';
-import type { CloudEventJson } from '../../runtime/cloudevents';
+import type { CloudEventJson, DecodeOptions } from '../../runtime/cloudevents';
+import { thrown } from '../support/thrown';
 
 const ce = { 'ce-specversion': '1.0', 'ce-id': '1', 'ce-source': '/s', 'ce-type': 't' };
 const base: CloudEventJson = { specversion: '1.0', id: '1', source: '/s', type: 't' };
 const TP = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const TP2 = '00-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
-function failure(headers: IncomingHttpHeaders, body: string | Buffer): { status: number; json: ReturnType<EventValidationError['toJSON']> } {
-  try {
-    decodeHttpEvents(headers, typeof body === 'string' ? Buffer.from(body) : body);
-  } catch (err) {
-    expect(err).toBeInstanceOf(EventValidationError);
-    return { status: (err as EventValidationError).status, json: (err as EventValidationError).toJSON() };
-  }
-  throw new Error('decoded');
+const decode = (headers: IncomingHttpHeaders, body: string | Buffer = '', options: DecodeOptions = {}) => decodeHttpEvents(headers, typeof body === 'string' ? Buffer.from(body) : body, options);
+/** The error decode() throws: its HTTP status and JSON body. */
+function failure(headers: IncomingHttpHeaders, body: string | Buffer, options: DecodeOptions = {}): { status: number; json: ReturnType<EventValidationError['toJSON']> } {
+  const err = thrown(() => decode(headers, body, options), EventValidationError);
+  return { status: err.status, json: err.toJSON() };
 }
-const decode = (headers: IncomingHttpHeaders, body: string | Buffer = '', options = {}) => decodeHttpEvents(headers, typeof body === 'string' ? Buffer.from(body) : body, options);
 
 describe('binary mode: headers', () => {
   it('only ce-<name> headers are attributes (not "ce-" alone, not cex- or c-e-), names lower-cased, values percent-decoded and joined', () => {
@@ -83,12 +80,7 @@ describe('binary mode: what the body becomes', () => {
   it('a JSON body past --max-json-depth: 400 json_too_deep naming data and the limit', () => {
     // Brackets inside strings, escaped quotes included, are not nesting.
     expect(decode(ce, '["\\"[[[[", 1]', { maxJsonDepth: 1 }).events[0].data).toEqual(['"[[[[', 1]);
-    expect(() => decode(ce, '[[[[]]]]', { maxJsonDepth: 3 })).toThrow(EventValidationError);
-    try {
-      decode(ce, '[[[[]]]]', { maxJsonDepth: 3 });
-    } catch (err) {
-      expect((err as EventValidationError).toJSON()).toEqual({ error: 'json_too_deep', attribute: 'data', message: 'the body (data) nests arrays and objects more than 3 levels deep: flatten it (the limit is set with --max-json-depth / MAX_JSON_DEPTH)' });
-    }
+    expect(failure(ce, '[[[[]]]]', { maxJsonDepth: 3 }).json).toEqual({ error: 'json_too_deep', attribute: 'data', message: 'the body (data) nests arrays and objects more than 3 levels deep: flatten it (the limit is set with --max-json-depth / MAX_JSON_DEPTH)' });
     expect(decode(ce, '[[[]]]', { maxJsonDepth: 3 }).events[0].data).toEqual([[[]]]);
   });
 
@@ -154,18 +146,8 @@ describe('structured and batch: exact errors', () => {
   it('depth is checked for the structured event and the batch as a whole', () => {
     const deep = JSON.stringify({ ...base, data: [[[]]] });
     expect(decode(structured, deep, { maxJsonDepth: 4 }).events[0].data).toEqual([[[]]]);
-    try {
-      decode(structured, deep, { maxJsonDepth: 3 });
-      throw new Error('accepted');
-    } catch (err) {
-      expect((err as EventValidationError).toJSON()).toEqual({ error: 'json_too_deep', message: 'the structured event nests arrays and objects more than 3 levels deep: flatten it (the limit is set with --max-json-depth / MAX_JSON_DEPTH)' });
-    }
-    try {
-      decode(batch, `[${deep}]`, { maxJsonDepth: 4 });
-      throw new Error('accepted');
-    } catch (err) {
-      expect((err as EventValidationError).message).toMatch(/^the batch nests arrays and objects more than 4 levels deep/);
-    }
+    expect(failure(structured, deep, { maxJsonDepth: 3 }).json).toEqual({ error: 'json_too_deep', message: 'the structured event nests arrays and objects more than 3 levels deep: flatten it (the limit is set with --max-json-depth / MAX_JSON_DEPTH)' });
+    expect(failure(batch, `[${deep}]`, { maxJsonDepth: 4 }).json.message).toMatch(/^the batch nests arrays and objects more than 4 levels deep/);
   });
 
   it('a batch keeps its order and length; other event formats are a 415 naming the format', () => {

@@ -15,6 +15,7 @@ import {
   toChannelBytes,
   validateEvent,
 } from '../../runtime/cloudevents';
+import { thrown } from '../support/thrown';
 
 const base = (): Record<string, unknown> => ({ specversion: '1.0', id: 'A234-1234-1234', source: '/mycontext', type: 'com.example.someevent' });
 
@@ -39,15 +40,7 @@ function structured(obj: unknown, ct = 'application/cloudevents+json'): { header
   return { headers: { 'content-type': ct }, body: Buffer.from(JSON.stringify(obj)) };
 }
 
-function failure(fn: () => unknown): EventValidationError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof EventValidationError) return e;
-    throw e;
-  }
-  throw new Error('expected an EventValidationError');
-}
+const failure = (fn: () => unknown): EventValidationError => thrown(fn, EventValidationError);
 
 describe('decodeHttpEvents with the SDK as producer', () => {
   test('binary: attributes, extensions and JSON data', () => {

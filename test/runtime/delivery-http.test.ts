@@ -151,9 +151,9 @@ describe('HttpSender', () => {
       setTimeout(() => res.writeHead(200).end(), 100);
     });
     const s = sender({ connectionsPerOrigin: 1 });
-    const server = (s as unknown as { agent: { on(e: string, f: () => void): void } }).agent;
-    server.on('connect', () => (most = Math.max(most, ++open)));
-    server.on('disconnect', () => void open--);
+    const agent = (s as unknown as { agent: { on(e: string, f: () => void): void } }).agent;
+    agent.on('connect', () => (most = Math.max(most, ++open)));
+    agent.on('disconnect', () => void open--);
     const both = await Promise.all([s.post(`${url}/a`, { headers: {}, body: 'x' }, 2000), s.post(`${url}/b`, { headers: {}, body: 'x' }, 2000)]);
     expect(both.map((r) => r.outcome.kind)).toEqual(['response', 'response']);
     expect(most).toBe(1);

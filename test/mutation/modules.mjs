@@ -30,7 +30,7 @@ export const modules = {
   // The broker fan-out stage: shares settled once, lanes, parking, upgrade take-over.
   fanout: {
     mutate: ['runtime/dispatcher/fanout/**/*.ts'],
-    tests: ['test/runtime/fan-out.test.ts', 'test/runtime/delivery-worker.test.ts', 'test/runtime/broker-hop.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/e2e.test.ts'],
+    tests: ['test/runtime/fan-out-shares.test.ts', 'test/runtime/fan-out-stage.test.ts', 'test/runtime/fan-out.test.ts', 'test/runtime/delivery-worker.test.ts', 'test/runtime/broker-hop.test.ts', 'test/runtime/dispatcher.test.ts', 'test/runtime/e2e.test.ts'],
   },
   ingress: {
     mutate: ['runtime/dispatcher/ingress/**/*.ts'],

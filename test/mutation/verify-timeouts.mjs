@@ -7,21 +7,29 @@
 // - `--status Survived,NoCoverage`: whether tests written after the run kill its survivors
 //   (a projected score, until the next incremental run measures it).
 //
-//   node test/mutation/verify-timeouts.mjs <module> <test file>... [--limit 120] [--status Timeout]
+//   node test/mutation/verify-timeouts.mjs <module> <test file>... [--limit 120] [--status Timeout] [--files a.ts,b.ts]
+//
+// --files keeps to the source files whose path ends with one of the names given.
 //
 // Prints one line per mutant and a summary. Do not run it while a Stryker run of the same
 // files is starting (Stryker copies the work tree into its sandbox when it starts).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const limitAt = args.indexOf('--limit');
 const limitS = limitAt >= 0 ? Number(args.splice(limitAt, 2)[1]) : 120;
 const statusAt = args.indexOf('--status');
 const statuses = new Set((statusAt >= 0 ? args.splice(statusAt, 2)[1] : 'Timeout').split(','));
+const filesAt = args.indexOf('--files');
+const onlyFiles = filesAt >= 0 ? args.splice(filesAt, 2)[1].split(',') : undefined;
 const [name, ...tests] = args;
 if (!name || tests.length === 0) throw new Error('usage: verify-timeouts.mjs <module> <test file>... [--limit seconds]');
-const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, 'utf8'));
+// The run's report, or (in a fresh clone, where reports/ is not kept) the committed
+// incremental file, which holds the same results.
+const reportFile = [`reports/mutation/${name}.json`, `test/mutation/incremental/${name}.json`].find((f) => existsSync(f));
+if (!reportFile) throw new Error(`no report for ${name}: run \`npm run mutate -- ${name}\` first`);
+const report = JSON.parse(readFileSync(reportFile, 'utf8'));
 
 /** Offset of a 1-based line and column in `text`. */
 function offset(text, { line, column }) {
@@ -32,6 +40,7 @@ function offset(text, { line, column }) {
 
 const tally = { killed: 0, survived: 0, hangs: 0 };
 for (const [file, f] of Object.entries(report.files)) {
+  if (onlyFiles && !onlyFiles.some((n) => file.endsWith(n))) continue;
   const original = readFileSync(file, 'utf8');
   if (original !== f.source) throw new Error(`${file} changed since the run: re-run Stryker instead`);
   for (const m of f.mutants.filter((x) => statuses.has(x.status))) {

@@ -38,6 +38,6 @@ export const modules = {
   },
   channel: {
     mutate: ['runtime/channel/in-memory.ts', 'runtime/channel/channel.ts', 'runtime/channel/jetstream/{outbox,publisher,subscription,errors}.ts'],
-    tests: ['test/runtime/channel-contract.test.ts', 'test/runtime/channel-jetstream.test.ts', 'test/runtime/channel-inmemory.test.ts'],
+    tests: ['test/runtime/channel-errors.test.ts', 'test/runtime/channel-inmemory-internals.test.ts', 'test/runtime/channel-jetstream-publish.test.ts', 'test/runtime/channel-jetstream-subscription.test.ts', 'test/runtime/channel-contract.test.ts', 'test/runtime/channel-jetstream.test.ts', 'test/runtime/channel-inmemory.test.ts'],
   },
 };

@@ -36,8 +36,8 @@ function failure(headers: IncomingHttpHeaders, body: string | Buffer, options: D
 }
 
 describe('binary mode: headers', () => {
-  it('only ce-<name> headers are attributes (not "ce-" alone, not cex- or c-e-), names lower-cased, values percent-decoded and joined', () => {
-    const [ev] = decode({ ...ce, 'ce-': 'x', cex: 'y', 'cf-a': 'z', 'de-a': 'w', 'c-e-a': 'v', 'ce-tenant': 'a%20b', 'ce-list': ['1', '2'] as unknown as string }).events;
+  it('only ce-<name> headers are attributes (not "ce-" alone, not cex, cexa or c-e-), names lower-cased, values percent-decoded and joined', () => {
+    const [ev] = decode({ ...ce, 'ce-': 'x', cex: 'y', cexa: 'u', 'cf-a': 'z', 'de-a': 'w', 'c-e-a': 'v', 'ce-tenant': 'a%20b', 'ce-list': ['1', '2'] as unknown as string }).events;
     expect(ev).toEqual({ ...base, tenant: 'a b', list: '1,2' });
     expect(decode({ ...ce, 'ce-x': '1' }).events[0].x).toBe('1'); // a one-letter name
     // The event format's media type is matched in any case and with spaces around it.

@@ -14,6 +14,7 @@ import { parseReply } from '../../runtime/dispatcher/delivery/replies';
 import { localBroker, mapServiceUri, resolveTarget } from '../../runtime/dispatcher/delivery/targets';
 import { buildRoutingTable } from '../../runtime/dispatcher/routing/table';
 import { freePort } from '../support/nats-server';
+import { waitFor } from '../support/wait';
 
 const ADDRESSING = { systemNamespace: 'event-mesh-system', integrationNamespace: 'kyma-integration', clusterDomain: 'cluster.local' };
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -141,6 +142,35 @@ describe('HttpSender', () => {
     expect((await s.post(okUrl, { headers: {}, body: 'x' }, 2000, live.signal)).outcome.kind).toBe('response');
     live.abort();
     expect((await s.post(okUrl, { headers: {}, body: 'x' }, 2000)).outcome.kind).toBe('response');
+  });
+
+  it('close() lets an attempt in flight finish, then ends the kept-alive connections; a second close() resolves too', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/slow') return void setTimeout(() => res.writeHead(200).end('late'), 150);
+      res.writeHead(200).end();
+    });
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(r);
+    }));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const open = () => new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+    const s = sender();
+    expect((await s.post(`${url}/fast`, { headers: {}, body: 'x' }, 2000)).outcome).toEqual({ kind: 'response', status: 200 });
+    expect(await open()).toBe(1); // kept alive for the next attempt
+    const inFlight = s.post(`${url}/slow`, { headers: {}, body: 'x' }, 2000);
+    await new Promise((r) => setTimeout(r, 50));
+    let closed = false;
+    const closing = s.close().then(() => (closed = true));
+    const r = await inFlight;
+    expect([r.outcome, r.body?.toString()]).toEqual([{ kind: 'response', status: 200 }, 'late']);
+    await closing;
+    expect(closed).toBe(true);
+    await waitFor(async () => (await open()) === 0, 2000, 'the sender to close its kept-alive connection');
+    await expect(s.close()).resolves.toBeUndefined();
   });
 
   it('connectionsPerOrigin bounds the connections; the attempt timeout also covers waiting for one', async () => {

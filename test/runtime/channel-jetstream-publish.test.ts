@@ -139,6 +139,19 @@ describe('PipelinedPublisher', () => {
     await expect(p.publish('standin.silent', enc('3'))).rejects.toThrow('no PubAck within 300 ms');
   });
 
+  test('the expiry tick is at most 250 ms whatever the timeout: a publish made between ticks times out soon after its own deadline', async () => {
+    const p = publisher(2000);
+    const first = settle(p.publish('standin.silent', enc('1')));
+    await sleep(300);
+    const started = Date.now();
+    const second = await settle(p.publish('standin.silent', enc('2')));
+    const took = Date.now() - started;
+    expect([(await first).ok, second.ok]).toEqual([false, false]);
+    expect(took).toBeGreaterThanOrEqual(1980);
+    // A tick as long as the timeout would find it only at the tick after the first's: ~3.7 s.
+    expect(took).toBeLessThan(3000);
+  });
+
   test('a PubAck slower than an expiry tick but within the timeout is accepted', async () => {
     const p = publisher(3000);
     await expect(p.publish('standin.slow', enc('x'))).resolves.toBeUndefined();

@@ -21,11 +21,12 @@ export async function runPublish(spec: PublishSpec) {
   await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw'] });
   const js = jetstream(nc);
   const payload = new Uint8Array(spec.payloadBytes).fill(120);
+  let warmupOk = 0;
   if (spec.warmupMs) {
     const warmUntil = performance.now() + spec.warmupMs;
     await Promise.all(
       Array.from({ length: spec.concurrency }, async () => {
-        while (performance.now() < warmUntil) await js.publish('bench.raw', payload).catch(() => undefined);
+        while (performance.now() < warmUntil) await js.publish('bench.raw', payload).then(() => warmupOk++, () => undefined);
       }),
     );
   }
@@ -51,7 +52,7 @@ export async function runPublish(spec: PublishSpec) {
   await jsm.streams.delete('BENCH_RAW');
   await nc.close();
   latencies.sort((a, b) => a - b);
-  return { ok, failed, elapsedMs, latenciesMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) } };
+  return { ok, warmupOk, failed, elapsedMs, latenciesMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) } };
 }
 
 if (require.main === module) {

@@ -29,6 +29,7 @@ import type { SynthScaleResult } from './synth-scale';
 import { writeSummary } from './summary';
 import { benchCertificates } from './tls';
 import { cpuPerEventUs, cpuSnapshot } from './process-cpu';
+import { endToEndCeiling } from './ceiling';
 
 const QUICK = ['1', 'true', 'yes'].includes(String(process.env.BENCH_QUICK ?? '').toLowerCase());
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -129,19 +130,26 @@ async function main(): Promise<void> {
   const bare = forkAndWait<{ port: number }>('bare-server.js');
   const { port: barePort } = await bare.reply;
   await load({ url: `http://127.0.0.1:${barePort}/`, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: 1000 });
+  const bareCpuBefore = cpuSnapshot({ server: bare.child.pid });
   const bareResult = await load({ url: `http://127.0.0.1:${barePort}/`, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS });
+  // CPU of one bare request, server and client: what each of the mesh's two HTTP hops costs at least.
+  const bareServerUs = cpuPerEventUs({ server: bare.child.pid }, bareCpuBefore, bareResult.ok).server;
+  const bareRequestUs = bareServerUs === undefined ? undefined : bareServerUs + (bareResult.cpuMs * 1000) / Math.max(1, bareResult.ok);
   await stop(bare.child);
 
   const nats = await startNatsServer();
   try {
-    // Baseline 2: raw JetStream publish.
-    const rawResult = await forkAndWait<{ ok: number; elapsedMs: number; latenciesMs: { p50: number; p99: number } }>('jetstream-publish.js', {
+    // Baseline 2: raw JetStream publish (and what nats-server spends per stored publish).
+    const natsCpuBefore = cpuSnapshot({ natsServer: nats.pid() });
+    const rawResult = await forkAndWait<{ ok: number; warmupOk: number; elapsedMs: number; latenciesMs: { p50: number; p99: number } }>('jetstream-publish.js', {
       natsUrl: nats.url,
       concurrency: CONCURRENCY,
       durationMs: DURATION_MS,
       payloadBytes: EVENT_BYTES,
       warmupMs: 1000,
     }).reply;
+    // The warm-up's publishes count too: nats-server's CPU is over all that were stored.
+    const rawNatsUs = cpuPerEventUs({ natsServer: nats.pid() }, natsCpuBefore, rawResult.ok + rawResult.warmupOk).natsServer;
 
     // The mesh: adapter + dispatcher + subscriber, wired by manifests.
     const sink = forkAndWait<{ port: number }>('sink.js');
@@ -223,6 +231,9 @@ async function main(): Promise<void> {
     const rawRate = rate(rawResult.ok, rawResult.elapsedMs);
     const ingestRate = rate(ingest.ok, ingest.elapsedMs);
     const e2eRate = rate(e2e.unique, Math.max(1, e2eElapsed));
+    const ceiling = bareRequestUs !== undefined && rawNatsUs !== undefined
+      ? endToEndCeiling({ cores: os.cpus().length, httpRequestUs: Math.round(bareRequestUs), natsServerPublishUs: rawNatsUs }, rawRate)
+      : undefined;
     Object.assign(results, {
       baselineBareHttp: { eventsPerSecond: bareRate, p50Ms: bareResult.latenciesMs.p50, p99Ms: bareResult.latenciesMs.p99 },
       baselineRawJetStreamPublish: { eventsPerSecond: rawRate, p50Ms: rawResult.latenciesMs.p50, p99Ms: rawResult.latenciesMs.p99 },
@@ -250,6 +261,7 @@ async function main(): Promise<void> {
         deliveredPerSecond: e2eRate,
         ratioToRawJetStream: +(e2eRate / rawRate).toFixed(3),
         cpuMicrosecondsPerEvent: e2eCpuUs,
+        ...(ceiling ? { ceiling: { ...ceiling, httpRequestUs: Math.round(bareRequestUs!), natsServerPublishUs: rawNatsUs, shareOfCeiling: +(e2eRate / ceiling.eventsPerSecond).toFixed(3) } } : {}),
       },
       latencyAt1000PerSecond: {
         accepted: steady.ok,
@@ -315,7 +327,9 @@ function printTable(r: Record<string, any>): void {
   row('adapter ingest (2xx after PubAck)', `${r.adapterIngest.eventsPerSecond}/s`, `${(r.adapterIngest.ratioToRawJetStream * 100).toFixed(1)}% of raw JetStream, ${(r.adapterIngest.ratioToBareHttp * 100).toFixed(1)}% of bare HTTP; p50 ${r.adapterIngest.p50Ms.toFixed(2)} ms, p99 ${r.adapterIngest.p99Ms.toFixed(2)} ms; failed ${r.adapterIngest.failed}`);
   row('adapter ingest over mTLS', `${r.adapterIngestMtls.eventsPerSecond}/s`, `${(r.adapterIngestMtls.ratioToPlainIngest * 100).toFixed(1)}% of plain-HTTP ingest; p50 ${r.adapterIngestMtls.p50Ms.toFixed(2)} ms, p99 ${r.adapterIngestMtls.p99Ms.toFixed(2)} ms; failed ${r.adapterIngestMtls.failed}`);
   row('drain of the ingest backlog', `${r.drainOfIngestBacklog.deliveredPerSecond}/s`, `${r.drainOfIngestBacklog.events} events`);
-  row('end to end delivered', `${r.endToEnd.deliveredPerSecond}/s`, `${r.endToEnd.delivered}/${r.endToEnd.accepted} delivered`);
+  row('end to end delivered', `${r.endToEnd.deliveredPerSecond}/s`, `${r.endToEnd.delivered}/${r.endToEnd.accepted} delivered, ${(r.endToEnd.ratioToRawJetStream * 100).toFixed(1)}% of raw JetStream`);
+  const c = r.endToEnd.ceiling;
+  if (c) row('  ceiling: 2 bare HTTP requests + 1 publish', `${c.eventsPerSecond}/s`, `${c.ratioToRawJetStream} × raw JetStream; floor ${c.floorUs} µs/event (HTTP ${c.httpRequestUs}, nats-server ${c.natsServerPublishUs}); end to end is ${(c.shareOfCeiling * 100).toFixed(1)}% of it`);
   const cpu = Object.entries(r.endToEnd.cpuMicrosecondsPerEvent as Record<string, number>);
   if (cpu.length) row('  CPU µs per event', String(cpu.reduce((n, [, v]) => n + v, 0)), cpu.map(([k, v]) => `${k} ${v}`).join(', '));
   row(`end-to-end latency at ${r.latencyAt1000PerSecond.offeredRate}/s`, `p99 ${r.latencyAt1000PerSecond.p99Ms} ms`, `p50 ${r.latencyAt1000PerSecond.p50Ms} ms; ${r.latencyAt1000PerSecond.delivered}/${r.latencyAt1000PerSecond.accepted} delivered`);

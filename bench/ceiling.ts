@@ -17,19 +17,27 @@ export interface MeasuredParts {
   readonly natsServerPublishUs: number;
 }
 
-export interface EndToEndCeiling {
+export interface EndToEndCeiling extends MeasuredParts {
   /** CPU microseconds per event that no implementation of this path can skip. */
   readonly floorUs: number;
   /** Events per second if the cores did nothing but the floor's work. */
   readonly eventsPerSecond: number;
   readonly ratioToRawJetStream: number;
+  /** The measured end-to-end rate over the ceiling. */
+  readonly shareOfCeiling: number;
 }
 
-export function endToEndCeiling(parts: MeasuredParts, rawJetStreamPerSecond: number): EndToEndCeiling {
+export function endToEndCeiling(parts: MeasuredParts, rawJetStreamPerSecond: number, endToEndPerSecond: number): EndToEndCeiling {
   const floorUs = 2 * parts.httpRequestUs + parts.natsServerPublishUs;
   if (!(floorUs > 0) || !(parts.cores > 0) || !(rawJetStreamPerSecond > 0)) {
     throw new Error(`cannot bound end to end from cores ${parts.cores}, HTTP request ${parts.httpRequestUs} µs, nats-server publish ${parts.natsServerPublishUs} µs, raw ${rawJetStreamPerSecond}/s`);
   }
   const eventsPerSecond = Math.round((parts.cores * 1e6) / floorUs);
-  return { floorUs, eventsPerSecond, ratioToRawJetStream: +(eventsPerSecond / rawJetStreamPerSecond).toFixed(3) };
+  return {
+    ...parts,
+    floorUs,
+    eventsPerSecond,
+    ratioToRawJetStream: +(eventsPerSecond / rawJetStreamPerSecond).toFixed(3),
+    shareOfCeiling: +(endToEndPerSecond / eventsPerSecond).toFixed(3),
+  };
 }

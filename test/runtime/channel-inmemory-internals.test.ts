@@ -8,7 +8,7 @@
  * in-memory channel hands events to handlers synchronously, and those cases pin down that a
  * release or a redelivery happens in that call, not some ticks later.
  */
-import { ChannelFullError, ChannelMessage, ChannelUnavailableError, ConsumerOptions } from '../../runtime/channel/channel';
+import { ChannelConsumer, ChannelFullError, ChannelMessage, ChannelUnavailableError, ConsumerOptions } from '../../runtime/channel/channel';
 import { InMemoryChannel, InMemoryChannelOptions } from '../../runtime/channel/in-memory';
 import { sleep, waitFor } from '../support/wait';
 
@@ -36,6 +36,19 @@ function gate(): { promise: Promise<void>; open: () => void } {
   const promise = new Promise<void>((resolve) => (open = resolve));
   gates.push(open);
   return { promise, open };
+}
+
+/** A consumer of `t` whose handler got event `x` and never returns (its gate opens after the test). */
+async function stuckConsumer(ch: InMemoryChannel): Promise<ChannelConsumer> {
+  const g = gate();
+  let started = false;
+  const c = await ch.consume('t', 'c', async () => {
+    started = true;
+    await g.promise;
+  }, opts());
+  await ch.publish('t', enc('x'));
+  expect(started).toBe(true);
+  return c;
 }
 
 /**
@@ -96,14 +109,7 @@ describe('InMemoryChannel internals', () => {
 
     test('stop() after close() returns at once, without waiting for a stuck handler', async () => {
       const ch = await channel();
-      const g = gate();
-      let started = false;
-      const c = await ch.consume('t', 'c', async () => {
-        started = true;
-        await g.promise;
-      }, opts());
-      await ch.publish('t', enc('x'));
-      expect(started).toBe(true);
+      const c = await stuckConsumer(ch);
       await ch.close();
       const t0 = Date.now();
       await c.stop(5000);
@@ -581,14 +587,7 @@ describe('InMemoryChannel internals', () => {
 
     test('stop(grace) waits no longer than grace for a stuck handler, then releases its event', async () => {
       const ch = await channel();
-      const g = gate();
-      let started = false;
-      const s1 = await ch.consume('t', 'c', async () => {
-        started = true;
-        await g.promise;
-      }, opts());
-      await ch.publish('t', enc('x'));
-      expect(started).toBe(true);
+      const s1 = await stuckConsumer(ch);
       const t0 = Date.now();
       let sentinel: NodeJS.Timeout | undefined;
       const outcome = await Promise.race([

@@ -394,14 +394,18 @@ test('consumer-missing statuses in a burst while recreate() fails: one warning a
   await h.sub.stop();
 });
 
-test('a consumer-missing status still queued when stop() is called is not acted on', async () => {
+/**
+ * A started subscription whose consumer was deleted: recreate() has been called once and
+ * hangs until `failing` opens, then fails (slower than the 1 s throttle, so the next queued
+ * consumer-missing status would be acted on).
+ */
+async function missingWhileRecreateHangs() {
   const c = collector();
   const failing = gate();
   const h = await setup({
     ackWaitMs: 2000,
     handler: async (m) => { c.got.push(m); await m.ack(); },
     recreate: async () => {
-      // Slower than the 1 s throttle, so the next queued status would be acted on.
       await failing.promise;
       throw new Error('no way');
     },
@@ -410,6 +414,11 @@ test('a consumer-missing status still queued when stop() is called is not acted 
   await threePullsWaiting(h, c);
   await deleteConsumer(h);
   await waitFor(() => h.recreates === 1, 5000, 'recreate()');
+  return { h, c, failing };
+}
+
+test('a consumer-missing status still queued when stop() is called is not acted on', async () => {
+  const { h, failing } = await missingWhileRecreateHangs();
   await h.sub.stop();
   await sleep(1200);
   failing.open();
@@ -419,20 +428,7 @@ test('a consumer-missing status still queued when stop() is called is not acted 
 });
 
 test('a consumer-missing status of a pull that pauseWhile() replaced is not acted on', async () => {
-  const c = collector();
-  const failing = gate();
-  const h = await setup({
-    ackWaitMs: 2000,
-    handler: async (m) => { c.got.push(m); await m.ack(); },
-    recreate: async () => {
-      await failing.promise;
-      throw new Error('no way');
-    },
-  });
-  await h.sub.start();
-  await threePullsWaiting(h, c);
-  await deleteConsumer(h);
-  await waitFor(() => h.recreates === 1, 5000, 'recreate()');
+  const { h, c, failing } = await missingWhileRecreateHangs();
   // While recreate() hangs, a pause puts the consumer back and pulls again on a new pull.
   await h.sub.pauseWhile(0, () => h.addConsumer());
   await sleep(1200);

@@ -1,10 +1,12 @@
 /**
  * Baseline: raw JetStream publish with the NATS client, `concurrency` publishes always
  * awaiting their PubAck — the ceiling for an adapter that answers only after the ack.
+ * With `ratePerSecond`, publishes at that rate instead (open loop): the latency baseline
+ * of the mesh's latency at the same rate.
  */
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { percentile } from './load-generator';
+import { drive, percentile } from './load-generator';
 
 export interface PublishSpec {
   readonly natsUrl: string;
@@ -13,6 +15,8 @@ export interface PublishSpec {
   readonly payloadBytes: number;
   /** Publish for this long first, unmeasured, as the adapter phase also gets a warm-up. */
   readonly warmupMs?: number;
+  /** Publish at this rate (open loop, at most `concurrency` in flight) instead of as fast as acks come back. */
+  readonly ratePerSecond?: number;
 }
 
 export async function runPublish(spec: PublishSpec) {
@@ -23,31 +27,24 @@ export async function runPublish(spec: PublishSpec) {
   const payload = new Uint8Array(spec.payloadBytes).fill(120);
   let warmupOk = 0;
   if (spec.warmupMs) {
-    const warmUntil = performance.now() + spec.warmupMs;
-    await Promise.all(
-      Array.from({ length: spec.concurrency }, async () => {
-        while (performance.now() < warmUntil) await js.publish('bench.raw', payload).then(() => warmupOk++, () => undefined);
-      }),
+    await drive({ durationMs: spec.warmupMs, ratePerSecond: spec.ratePerSecond, concurrency: spec.concurrency }, () =>
+      js.publish('bench.raw', payload).then(() => void warmupOk++, () => undefined),
     );
   }
   const latencies: number[] = [];
   let ok = 0;
   let failed = 0;
   const started = performance.now();
-  const deadline = started + spec.durationMs;
-  const worker = async () => {
-    while (performance.now() < deadline) {
-      const t0 = performance.now();
-      try {
-        await js.publish('bench.raw', payload);
-        ok++;
-      } catch {
-        failed++;
-      }
-      latencies.push(performance.now() - t0);
+  await drive({ durationMs: spec.durationMs, ratePerSecond: spec.ratePerSecond, concurrency: spec.concurrency }, async () => {
+    const t0 = performance.now();
+    try {
+      await js.publish('bench.raw', payload);
+      ok++;
+    } catch {
+      failed++;
     }
-  };
-  await Promise.all(Array.from({ length: spec.concurrency }, worker));
+    latencies.push(performance.now() - t0);
+  });
   const elapsedMs = performance.now() - started;
   await jsm.streams.delete('BENCH_RAW');
   await nc.close();

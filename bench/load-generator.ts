@@ -23,6 +23,14 @@ export interface LoadSpec {
    * timestamp (ms), so the subscriber can count and time each phase's events.
    */
   readonly phase?: string;
+  /**
+   * Send the same load for this long first, on the same connections and in the same
+   * process, and count none of it: the measured part then starts with connections open
+   * and this process's code compiled, as a long-running client's would be. The warm-up's
+   * events have the phase `<phase>-warmup`.
+   * @default 0
+   */
+  readonly warmupMs?: number;
   /** HTTPS with this client certificate (and the CA of the server's). */
   readonly tls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }
@@ -64,44 +72,13 @@ export function post(pool: Dispatcher, path: string, headers: Record<string, str
   });
 }
 
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const url = new URL(spec.url);
-  const pool = new Pool(url.origin, {
-    connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000,
-    ...(spec.tls ? { connect: { ...spec.tls, servername: 'localhost' } } : {}),
-  });
-  const statuses: Record<string, number> = {};
-  const latencies: number[] = [];
-  let sent = 0;
-  let ok = 0;
-  let failed = 0;
-  let seq = 0;
-  const body = Buffer.from(spec.body);
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  const deadline = started + spec.durationMs;
-
-  const one = async (): Promise<void> => {
-    const headers = { ...spec.headers };
-    if (spec.phase) {
-      headers['ce-id'] = `${spec.phase}.${seq++}`;
-      headers['ce-benchsent'] = String(Date.now());
-    }
-    const t0 = performance.now();
-    sent++;
-    try {
-      const status = await post(pool, url.pathname, headers, body);
-      statuses[status] = (statuses[status] ?? 0) + 1;
-      if (status >= 200 && status < 300) ok++;
-      else failed++;
-    } catch (err) {
-      failed++;
-      const code = (err as { code?: string }).code ?? 'error';
-      statuses[code] = (statuses[code] ?? 0) + 1;
-    }
-    latencies.push(performance.now() - t0);
-  };
-
+/**
+ * Call `one` for `durationMs`: closed loop (`concurrency` callers, each calling again as
+ * soon as its call ends) or, with `ratePerSecond`, open loop at that rate with at most
+ * `concurrency` calls in flight. Resolves once every call has ended.
+ */
+export async function drive(spec: { durationMs: number; ratePerSecond?: number; concurrency: number }, one: () => Promise<void>): Promise<void> {
+  const deadline = performance.now() + spec.durationMs;
   if (spec.ratePerSecond) {
     const interval = 1000 / spec.ratePerSecond;
     const inFlight = new Set<Promise<void>>();
@@ -122,6 +99,54 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     };
     await Promise.all(Array.from({ length: spec.concurrency }, worker));
   }
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const url = new URL(spec.url);
+  const pool = new Pool(url.origin, {
+    connections: spec.concurrency, pipelining: 1, keepAliveTimeout: 30_000,
+    ...(spec.tls ? { connect: { ...spec.tls, servername: 'localhost' } } : {}),
+  });
+  const body = Buffer.from(spec.body);
+  let statuses: Record<string, number> = {};
+  let latencies: number[] = [];
+  let sent = 0;
+  let ok = 0;
+  let failed = 0;
+  let seq = 0;
+  let phase = spec.phase;
+
+  const one = async (): Promise<void> => {
+    const headers = { ...spec.headers };
+    if (phase) {
+      headers['ce-id'] = `${phase}.${seq++}`;
+      headers['ce-benchsent'] = String(Date.now());
+    }
+    const t0 = performance.now();
+    sent++;
+    try {
+      const status = await post(pool, url.pathname, headers, body);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (status >= 200 && status < 300) ok++;
+      else failed++;
+    } catch (err) {
+      failed++;
+      const code = (err as { code?: string }).code ?? 'error';
+      statuses[code] = (statuses[code] ?? 0) + 1;
+    }
+    latencies.push(performance.now() - t0);
+  };
+
+  const run = (durationMs: number) => drive({ durationMs, ratePerSecond: spec.ratePerSecond, concurrency: spec.concurrency }, one);
+
+  if (spec.warmupMs) {
+    phase = spec.phase && `${spec.phase}-warmup`;
+    await run(spec.warmupMs);
+    [statuses, latencies, sent, ok, failed, seq, phase] = [{}, [], 0, 0, 0, 0, spec.phase];
+  }
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  await run(spec.durationMs);
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   await pool.close();

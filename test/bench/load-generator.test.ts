@@ -67,6 +67,35 @@ describe('bench load generator', () => {
     }
   });
 
+  it('runLoad() with warmupMs: the warm-up goes first on the same connections, with phase <phase>-warmup, and counts in no figure', async () => {
+    const ids: string[] = [];
+    const sockets = new Set<unknown>();
+    const srv = await serve((req, res) => {
+      req.resume();
+      ids.push(req.headers['ce-id'] as string);
+      sockets.add(req.socket);
+      // Warm-up requests fail, so counting any of them would show.
+      res.writeHead((req.headers['ce-id'] as string).startsWith('p-warmup.') ? 503 : 202).end();
+    });
+    try {
+      const r = await runLoad({ url: `${srv.url}/events`, headers: {}, body: 'x', concurrency: 2, durationMs: 300, warmupMs: 300, ratePerSecond: 200, phase: 'p' });
+      const warm = ids.filter((id) => id.startsWith('p-warmup.'));
+      const measured = ids.filter((id) => /^p\.\d+$/.test(id));
+      expect(warm.length).toBeGreaterThan(20);
+      expect(measured.length).toBe(r.sent);
+      expect(warm.length + measured.length).toBe(ids.length);
+      // Every warm-up request came before every measured one, and the measured ids start at 0.
+      expect(ids.slice(0, warm.length)).toEqual(warm);
+      expect(measured[0]).toBe('p.0');
+      expect(r.failed).toBe(0);
+      expect(r.statuses).toEqual({ 202: r.sent });
+      // The pool's connections were opened during the warm-up and reused: at most concurrency of them.
+      expect(sockets.size).toBeLessThanOrEqual(2);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('runLoad(): a refused connection is counted as failed by its error code', async () => {
     const port = await freePort();
     const r = await runLoad({ url: `http://127.0.0.1:${port}/`, headers: {}, body: 'x', concurrency: 1, durationMs: 100 });

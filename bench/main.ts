@@ -214,6 +214,7 @@ async function main(): Promise<void> {
     // compiling its code, was most of the p99 before).
     const steady = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: 2000, ratePerSecond: LATENCY_RATE, phase: 'steady' });
     const steadyStats = await delivered(sink.child, 'steady', steady.ok);
+    for (const phase of ['steady-warmup', 'steady']) sink.child.send({ cmd: 'forget', phase });
     const steadyLat = [...steadyStats.latencies].sort((a, b) => a - b);
 
     await stop(dispatcher);

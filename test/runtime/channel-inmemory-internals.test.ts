@@ -51,6 +51,16 @@ async function stuckConsumer(ch: InMemoryChannel): Promise<ChannelConsumer> {
   return c;
 }
 
+/** A consumer of `t` as `c` that acks every delivery; returns its log of tags, filled as they come. */
+async function ackingConsumer(ch: InMemoryChannel, options: ConsumerOptions): Promise<string[]> {
+  const log: string[] = [];
+  await ch.consume('t', 'c', async (m) => {
+    log.push(tag(m));
+    await m.ack();
+  }, options);
+  return log;
+}
+
 /**
  * Run `act` (which records Date.now() synchronously) until it ran within one millisecond,
  * and return that millisecond: the exact time the channel recorded, for boundary cases.
@@ -198,11 +208,7 @@ describe('InMemoryChannel internals', () => {
       ch.sweep();
       expect(ch.storedCount('t')).toBe(400);
       await c2.stop(0);
-      const again: string[] = [];
-      await ch.consume('t', 'c', async (m) => {
-        again.push(tag(m));
-        await m.ack();
-      }, opts({ maxInFlight: 2000 }));
+      const again = await ackingConsumer(ch, opts({ maxInFlight: 2000 }));
       expect(again).toEqual(Array.from({ length: 400 }, (_, i) => `b${1100 + i}#2`));
     });
   });
@@ -503,11 +509,7 @@ describe('InMemoryChannel internals', () => {
       }, opts({ maxInFlight: 3 }));
       expect(n).toBe(3);
       await s1.stop(0);
-      const again: string[] = [];
-      await ch.consume('t', 'c', async (m) => {
-        again.push(tag(m));
-        await m.ack();
-      }, opts({ maxInFlight: 3 }));
+      const again = await ackingConsumer(ch, opts({ maxInFlight: 3 }));
       expect(again).toEqual(['e1#2', 'e2#2', 'e3#2']);
     });
 
@@ -520,11 +522,7 @@ describe('InMemoryChannel internals', () => {
       }, opts({ maxInFlight: 2 }));
       await s1.stop(0); // e2 is due now, e1 only when its delay ends
       await sleep(400);
-      const again: string[] = [];
-      await ch.consume('t', 'c', async (m) => {
-        again.push(tag(m));
-        await m.ack();
-      }, opts({ maxInFlight: 2 }));
+      const again = await ackingConsumer(ch, opts({ maxInFlight: 2 }));
       expect(again).toEqual(['e1#2', 'e2#2']);
     });
 
@@ -535,11 +533,7 @@ describe('InMemoryChannel internals', () => {
       await s1.stop(0);
       ch.sweep();
       expect(ch.storedCount('t')).toBe(1);
-      const again: string[] = [];
-      await ch.consume('t', 'c', async (m) => {
-        again.push(tag(m));
-        await m.ack();
-      }, opts({ maxInFlight: 1 }));
+      const again = await ackingConsumer(ch, opts({ maxInFlight: 1 }));
       await waitFor(() => again.length >= 1, 2000, 'the released event');
       expect(again).toEqual(['x#2']);
     });
@@ -597,11 +591,7 @@ describe('InMemoryChannel internals', () => {
       clearTimeout(sentinel);
       expect(outcome).toBe('stopped');
       expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
-      const again: string[] = [];
-      await ch.consume('t', 'c', async (m) => {
-        again.push(tag(m));
-        await m.ack();
-      }, opts());
+      const again = await ackingConsumer(ch, opts());
       expect(again).toEqual(['x#2']);
     });
 

@@ -49,7 +49,7 @@ describe('the controller Deployment', () => {
       MESH_CONFIG: '/etc/event-mesh/controller/mesh.json', POD_NAME: { fieldRef: { fieldPath: 'metadata.name' } },
     });
     const config = find(manifests, 'ConfigMap', 'event-mesh-controller', SYSTEM);
-    expect(JSON.parse((config as { data: Record<string, string> }).data['mesh.json'])).toEqual({ channels: ['nats'] });
+    expect(JSON.parse((config as unknown as { data: Record<string, string> }).data['mesh.json'])).toEqual({ channels: ['nats'] });
     expect(container.volumeMounts).toEqual(expect.arrayContaining([expect.objectContaining({ mountPath: '/etc/event-mesh/controller', readOnly: true })]));
   });
 
@@ -63,7 +63,7 @@ describe('the controller Deployment', () => {
       channels: ['nats', 'kafka'],
       kafka: { provider: 'local', insecureLiteralSecret: { brokersHostname: 'kafka', brokersPort: 9092, namespace: 'ns', username: 'u', password: 'hunter2-password' } },
     });
-    const text = (find(withKafka, 'ConfigMap', 'event-mesh-controller', SYSTEM) as { data: Record<string, string> }).data['mesh.json'];
+    const text = (find(withKafka, 'ConfigMap', 'event-mesh-controller', SYSTEM) as unknown as { data: Record<string, string> }).data['mesh.json'];
     expect(text).not.toContain('hunter2-password');
     expect(JSON.parse(text)).toEqual({ channels: ['nats', 'kafka'], kafka: { provider: 'local' } });
   });

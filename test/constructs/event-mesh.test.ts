@@ -247,7 +247,7 @@ test('object names longer than a label value allows still give valid, distinct l
   // The API server's metadata rules are part of validateManifests.
   expect(validateManifests(manifests)).toBe(manifests.length);
   const subscriptions = all(manifests, 'Subscription');
-  for (const s of subscriptions) expect(s.metadata!.name.length).toBeGreaterThan(63);
+  for (const s of subscriptions) expect(s.metadata!.name!.length).toBeGreaterThan(63);
   expect(subscriptions).toHaveLength(2);
   const values = subscriptions.map((s) => s.metadata!.labels!['app.kubernetes.io/name']);
   for (const v of values) expect(v.length).toBeLessThanOrEqual(63);

@@ -105,7 +105,7 @@ test('the controller renders a kubectl-created Pub/Sub application with the same
   const settings = controllerMeshSettings({ defaultChannel: 'pubsub', pubsub: { project: 'my-project', gcpServiceAccount: GSA } }, ['pubsub']);
   expect(settings.pubsub).toEqual({ project: 'my-project', gcpServiceAccount: GSA });
   const rendered = renderApplication({ name: 'orders' }, settings as ControllerMeshSettings);
-  const adapter = rendered.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'orders-adapter') as unknown as Manifest;
+  const adapter = rendered.objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === 'orders-adapter') as unknown as Manifest;
   expect(podSpec(adapter).serviceAccountName).toBe(PUBSUB_ADAPTER_SERVICE_ACCOUNT);
   expect(containerEnv(adapter)).toMatchObject({ EVENT_MESH_CHANNEL: 'pubsub', PUBSUB_PROJECT: 'my-project' });
   // The ServiceAccount itself is the mesh's (rendered once, by the EventMesh), not the application's.

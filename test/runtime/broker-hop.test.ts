@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { brokerTopic, channelTopic } from '../../constructs/api';
-import type { Channel, ChannelMessage, ConsumerOptions, EventAttributes, MessageHandler } from '../../runtime/channel/channel';
+import type { Channel, ChannelMessage, ConsumerOptions, MessageHandler } from '../../runtime/channel/channel';
 import { ChannelUnavailableError } from '../../runtime/channel/channel';
 import { InMemoryChannel } from '../../runtime/channel/in-memory';
 import { startDispatcher } from '../../runtime/dispatcher';
@@ -24,18 +24,18 @@ class Recording extends InMemoryChannel {
   constructor(private readonly brokerTopicName: string, private readonly appTopic: string) {
     super();
   }
-  override async publish(topic: string, data: Uint8Array, attributes?: EventAttributes): Promise<void> {
+  override async publish(topic: string, data: Uint8Array): Promise<void> {
     if (topic === this.brokerTopicName) {
       if (this.brokerDown > 0) {
         this.brokerDown--;
         this.log.push('store-failed');
         throw new ChannelUnavailableError('broker storage down (test)');
       }
-      await super.publish(topic, data, attributes);
+      await super.publish(topic, data);
       this.log.push('stored');
       return;
     }
-    return super.publish(topic, data, attributes);
+    return super.publish(topic, data);
   }
   override consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions) {
     if (topic !== this.appTopic) return super.consume(topic, consumer, handler, options);
@@ -89,7 +89,7 @@ const event = { specversion: '1.0', id: 'e1', source: 'app', type: 'order.create
 test('the event reaches the Trigger through the broker in process, stamped, and the channel message is acked only after the store', async () => {
   const channel = new Recording(brokerTopic('shop', 'default'), channelTopic('kyma-integration', 'app'));
   await channel.connect();
-  sub = await startSubscriber(accept);
+  sub = await startSubscriber({ behavior: accept });
   d = await start(channel, sub.url);
   await channel.publish(channelTopic('kyma-integration', 'app'), Buffer.from(JSON.stringify(event)));
   await sub.waitFor((s) => s.acceptedIds().has('e1'), 10_000);
@@ -104,7 +104,7 @@ test('a broker whose storage is down is retried, the event kept on the channel u
   await channel.connect();
   // More failures than the Subscription's retries: before, the event was dropped here.
   channel.brokerDown = 5;
-  sub = await startSubscriber(accept);
+  sub = await startSubscriber({ behavior: accept });
   d = await start(channel, sub.url, { retry: 1, backoffPolicy: 'linear', backoffDelay: 'PT0.05S' });
   await channel.publish(channelTopic('kyma-integration', 'app'), Buffer.from(JSON.stringify(event)));
   await sub.waitFor((s) => s.acceptedIds().has('e1'), 30_000);
@@ -144,7 +144,7 @@ test('fan-out: the stage reads the channel straight into the broker, stamped as 
 test('fan-out: an event whose TTL is used up is dropped and counted at the broker, not delivered', async () => {
   const channel = new Recording(brokerTopic('shop', 'default'), channelTopic('kyma-integration', 'app'));
   await channel.connect();
-  sub = await startSubscriber(accept);
+  sub = await startSubscriber({ behavior: accept });
   d = await start(channel, sub.url, undefined, true);
   await channel.publish(channelTopic('kyma-integration', 'app'), Buffer.from(JSON.stringify({ ...event, id: 'loop', knativebrokerttl: 0 })));
   await channel.publish(channelTopic('kyma-integration', 'app'), Buffer.from(JSON.stringify(event)));

@@ -101,7 +101,7 @@ describe('GcpPubSub', () => {
     const c = await build('pubsub', { project: 'my-project', topics: { applications: ['commerce'] } });
     expect(registered().some((r) => /key/i.test(r.type))).toBe(false);
     const everything = JSON.stringify(registered().map((r) => r.rawInputs))
-      + JSON.stringify(await Promise.all([c.serviceAccountEmail, c.workloadIdentityMembers, c.topicIds].map((o) => valueOf(o))));
+      + JSON.stringify(await Promise.all([valueOf<unknown>(c.serviceAccountEmail), valueOf<unknown>(c.workloadIdentityMembers), valueOf<unknown>(c.topicIds)]));
     expect(everything).not.toMatch(/PRIVATE KEY|private_key|privateKey/);
   });
 

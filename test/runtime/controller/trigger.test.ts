@@ -92,7 +92,7 @@ test('a broker that appears flips the Trigger to Ready and moves lastTransitionT
   const observed = [broker('shop'), trigger('shop', 't', spec(), { status: before })];
   const after = reconcileAll(observed, later).status.find((s) => s.ref.kind === 'Trigger')!.status as typeof before;
   expect(after.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', lastTransitionTime: '2026-12-01T21:00:00Z' });
-  expect(after.conditions.find((c) => c.type === 'SubscriberResolved')!.lastTransitionTime).toBe(T);
+  expect((after.conditions.find((c) => c.type === 'SubscriberResolved') as { lastTransitionTime?: string }).lastTransitionTime).toBe(T);
   const again = reconcileAll([broker('shop'), trigger('shop', 't', spec(), { status: after })], { now: clock('2026-12-01T22:00:00.000Z') });
   expect(again.status.find((s) => s.ref.kind === 'Trigger')!.status).toEqual(after);
 });

@@ -30,6 +30,9 @@ import { writeSummary } from './summary';
 import { benchCertificates } from './tls';
 import { cpuPerEventUs, cpuSnapshot } from './process-cpu';
 import { endToEndCeiling } from './ceiling';
+import type { MinimalPipelineSpec } from './minimal-pipeline';
+import { BENCH_MAX_IN_FLIGHT } from './routing';
+import { medianRoundIndex, roundRatios, type RoundRatios } from './rounds';
 
 const QUICK = ['1', 'true', 'yes'].includes(String(process.env.BENCH_QUICK ?? '').toLowerCase());
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
@@ -41,6 +44,8 @@ const EVENT_BYTES = 1024;
 const LATENCY_RATE = 1000;
 const CLI = path.resolve(__dirname, '../runtime/cli.js');
 const MESH_ONLY = process.env.BENCH_ONLY === 'mesh';
+/** Rounds of raw publish, end to end and minimal pipeline, back to back (bench/rounds.ts). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -198,15 +203,31 @@ async function main(): Promise<void> {
     await delivered(sink.child, 'warmup', warm.ok);
     const drain = await delivered(sink.child, 'ingest', ingest.ok);
 
-    // End-to-end throughput: closed loop into the adapter, delivered/s measured at the subscriber.
-    // Where the cores go: CPU per delivered event of each process, the bench's own included.
+    for (const phase of ['warmup', 'ingest']) sink.child.send({ cmd: 'forget', phase });
+
+    // Baseline 4: the same path with none of the mesh's work (bench/minimal-pipeline.ts), on
+    // the same nats-server, subscriber, client and load; idle but for its own phases.
+    const minimal = await startMinimalPipeline(nats.url, `http://127.0.0.1:${sinkPort}/`, body, sink.child);
+
+    // End-to-end throughput in rounds (bench/rounds.ts): raw JetStream publish, end to end
+    // (closed loop into the adapter, delivered/s at the subscriber) and the minimal pipeline
+    // back to back, each ratio within its round. Where the cores go: CPU per delivered event
+    // of each process, the bench's own included.
     const meshPids = { adapter: adapter.pid, dispatcher: dispatcher.pid, natsServer: nats.pid(), subscriber: sink.child.pid };
-    const cpuBefore = cpuSnapshot(meshPids);
-    const e2eLoad = await load({ url: adapterUrl, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, phase: 'e2e' });
-    const e2e = await delivered(sink.child, 'e2e', e2eLoad.ok);
-    const e2eCpuUs = { ...cpuPerEventUs(meshPids, cpuBefore, e2e.unique), loadGenerator: Math.round((e2eLoad.cpuMs * 1000) / Math.max(1, e2e.unique)) };
-    const e2eElapsed = e2e.lastAt - e2e.firstAt;
-    for (const phase of ['warmup', 'ingest', 'e2e']) sink.child.send({ cmd: 'forget', phase });
+    const minimalPids = { ingress: minimal.pids.ingress, delivery: minimal.pids.delivery, natsServer: nats.pid(), subscriber: sink.child.pid };
+    const rounds: Array<RoundRatios & { endToEnd: Delivery; minimal: Delivery; rawP99Ms: number }> = [];
+    for (let n = 1; n <= ROUNDS; n++) {
+      const raw = await forkAndWait<{ ok: number; elapsedMs: number; latenciesMs: { p99: number } }>('jetstream-publish.js', {
+        natsUrl: nats.url, concurrency: CONCURRENCY, durationMs: DURATION_MS, payloadBytes: EVENT_BYTES, warmupMs: 1000,
+      }).reply;
+      const endToEnd = await measureDelivery(sink.child, `e2e${n}`, adapterUrl, body, meshPids);
+      const viaMinimal = await measureDelivery(sink.child, `minimal${n}`, minimal.url, body, minimalPids);
+      const figures = roundRatios({ round: n, rawJetStreamPerSecond: rate(raw.ok, raw.elapsedMs), endToEndPerSecond: endToEnd.deliveredPerSecond, minimalPipelinePerSecond: viaMinimal.deliveredPerSecond });
+      console.log(`round ${n}: raw JetStream ${figures.rawJetStreamPerSecond}/s, end to end ${figures.endToEndPerSecond}/s (${figures.endToEndToRaw} × raw), minimal pipeline ${figures.minimalPipelinePerSecond}/s (${figures.minimalToRaw} × raw); end to end ${figures.endToEndToMinimal} × minimal`);
+      rounds.push({ ...figures, endToEnd, minimal: viaMinimal, rawP99Ms: raw.latenciesMs.p99 });
+    }
+    await minimal.stop();
+    const quoted = rounds[medianRoundIndex(rounds)];
 
     // Latency at a steady 1,000 events/s, from the adapter's request to the subscriber.
     // Steady means steady: 2 s at the rate first, not measured, from the same client process
@@ -241,9 +262,8 @@ async function main(): Promise<void> {
     const bareRate = rate(bareResult.ok, bareResult.elapsedMs);
     const rawRate = rate(rawResult.ok, rawResult.elapsedMs);
     const ingestRate = rate(ingest.ok, ingest.elapsedMs);
-    const e2eRate = rate(e2e.unique, Math.max(1, e2eElapsed));
     const ceiling = bareRequestUs !== undefined && rawNatsUs !== undefined
-      ? endToEndCeiling({ cores: os.cpus().length, httpRequestUs: bareRequestUs, natsServerPublishUs: rawNatsUs }, rawRate, e2eRate)
+      ? endToEndCeiling({ cores: os.cpus().length, httpRequestUs: bareRequestUs, natsServerPublishUs: rawNatsUs }, quoted.rawJetStreamPerSecond, quoted.endToEndPerSecond)
       : undefined;
     Object.assign(results, {
       baselineBareHttp: { eventsPerSecond: bareRate, p50Ms: bareResult.latenciesMs.p50, p99Ms: bareResult.latenciesMs.p99 },
@@ -267,14 +287,24 @@ async function main(): Promise<void> {
         ratioToPlainIngest: +(rate(ingestMtls.ok, ingestMtls.elapsedMs) / ingestRate).toFixed(3),
       },
       drainOfIngestBacklog: { events: drain.unique, deliveredPerSecond: rate(drain.unique, Math.max(1, drain.lastAt - drain.firstAt)) },
+      // The figures of the round with the median end-to-end ratio; every round's below.
       endToEnd: {
-        accepted: e2eLoad.ok,
-        delivered: e2e.unique,
-        deliveredPerSecond: e2eRate,
-        ratioToRawJetStream: +(e2eRate / rawRate).toFixed(3),
-        cpuMicrosecondsPerEvent: e2eCpuUs,
+        round: quoted.round,
+        accepted: quoted.endToEnd.accepted,
+        delivered: quoted.endToEnd.delivered,
+        deliveredPerSecond: quoted.endToEndPerSecond,
+        rawJetStreamPerSecond: quoted.rawJetStreamPerSecond,
+        ratioToRawJetStream: quoted.endToEndToRaw,
+        ratioToMinimalPipeline: quoted.endToEndToMinimal,
+        cpuMicrosecondsPerEvent: quoted.endToEnd.cpuUs,
         ...(ceiling ? { ceiling } : {}),
       },
+      minimalPipeline: {
+        deliveredPerSecond: quoted.minimalPipelinePerSecond,
+        ratioToRawJetStream: quoted.minimalToRaw,
+        cpuMicrosecondsPerEvent: quoted.minimal.cpuUs,
+      },
+      rounds: rounds.map(({ endToEnd, minimal: m, ...figures }) => ({ ...figures, endToEndCpuUs: endToEnd.cpuUs, minimalCpuUs: m.cpuUs })),
       latencyAt1000PerSecond: {
         accepted: steady.ok,
         delivered: steadyStats.unique,
@@ -312,6 +342,48 @@ async function main(): Promise<void> {
 }
 
 
+/** The minimal pipeline's two processes, warmed up for 1 s, then idle until measured. */
+async function startMinimalPipeline(natsUrl: string, subscriberUrl: string, body: string, sink: ChildProcess) {
+  const spec: MinimalPipelineSpec = { natsUrl, subscriberUrl, maxInFlight: BENCH_MAX_IN_FLIGHT };
+  const ingress = forkAndWait<{ port: number }>('minimal-pipeline.js', spec, ['ingress']);
+  const { port } = await ingress.reply;
+  const delivery = forkAndWait<{ ready: boolean }>('minimal-pipeline.js', spec, ['delivery']);
+  await delivery.reply;
+  const url = `http://127.0.0.1:${port}/`;
+  const warm = await load({ url, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: 1000, phase: 'minimal-warmup' });
+  await delivered(sink, 'minimal-warmup', warm.ok);
+  sink.send({ cmd: 'forget', phase: 'minimal-warmup' });
+  return {
+    url,
+    pids: { ingress: ingress.child.pid, delivery: delivery.child.pid },
+    stop: async () => {
+      await stop(delivery.child);
+      await stop(ingress.child);
+    },
+  };
+}
+
+interface Delivery {
+  readonly accepted: number;
+  readonly delivered: number;
+  readonly deliveredPerSecond: number;
+  /** CPU µs per delivered event of each process, the load generator's included. */
+  readonly cpuUs: Record<string, number>;
+}
+
+/**
+ * Closed-loop load into `url` for the run's duration; every accepted event must reach the
+ * subscriber. Delivered/s is counted at the subscriber, from its first to its last event.
+ */
+async function measureDelivery(sink: ChildProcess, phase: string, url: string, body: string, pids: Record<string, number | undefined>): Promise<Delivery> {
+  const before = cpuSnapshot(pids);
+  const run = await load({ url, headers: eventHeaders(), body, concurrency: CONCURRENCY, durationMs: DURATION_MS, phase });
+  const got = await delivered(sink, phase, run.ok);
+  const cpuUs = { ...cpuPerEventUs(pids, before, got.unique), loadGenerator: Math.round((run.cpuMs * 1000) / Math.max(1, got.unique)) };
+  sink.send({ cmd: 'forget', phase });
+  return { accepted: run.ok, delivered: got.unique, deliveredPerSecond: rate(got.unique, Math.max(1, got.lastAt - got.firstAt)), cpuUs };
+}
+
 export type SinkStats = { unique: number; firstAt: number; lastAt: number; latencies: number[]; duplicates: number };
 
 export function sinkStats(child: ChildProcess, phase: string): Promise<SinkStats> {
@@ -341,13 +413,15 @@ function printTable(r: Record<string, any>): void {
   row('adapter ingest (2xx after PubAck)', `${r.adapterIngest.eventsPerSecond}/s`, `${(r.adapterIngest.ratioToRawJetStream * 100).toFixed(1)}% of raw JetStream, ${(r.adapterIngest.ratioToBareHttp * 100).toFixed(1)}% of bare HTTP; p50 ${r.adapterIngest.p50Ms.toFixed(2)} ms, p99 ${r.adapterIngest.p99Ms.toFixed(2)} ms; failed ${r.adapterIngest.failed}`);
   row('adapter ingest over mTLS', `${r.adapterIngestMtls.eventsPerSecond}/s`, `${(r.adapterIngestMtls.ratioToPlainIngest * 100).toFixed(1)}% of plain-HTTP ingest; p50 ${r.adapterIngestMtls.p50Ms.toFixed(2)} ms, p99 ${r.adapterIngestMtls.p99Ms.toFixed(2)} ms; failed ${r.adapterIngestMtls.failed}`);
   row('drain of the ingest backlog', `${r.drainOfIngestBacklog.deliveredPerSecond}/s`, `${r.drainOfIngestBacklog.events} events`);
-  row('end to end delivered', `${r.endToEnd.deliveredPerSecond}/s`, `${r.endToEnd.delivered}/${r.endToEnd.accepted} delivered, ${(r.endToEnd.ratioToRawJetStream * 100).toFixed(1)}% of raw JetStream`);
+  row(`end to end delivered (round ${r.endToEnd.round} of ${r.rounds.length})`, `${r.endToEnd.deliveredPerSecond}/s`, `${r.endToEnd.delivered}/${r.endToEnd.accepted} delivered, ${r.endToEnd.ratioToRawJetStream} × raw JetStream of its round (${r.endToEnd.rawJetStreamPerSecond}/s); every round: ${r.rounds.map((x: RoundRatios) => x.endToEndToRaw).join(', ')}`);
   const c = r.endToEnd.ceiling;
   if (c) row('  ceiling: 2 bare HTTP requests + 1 publish', `${c.eventsPerSecond}/s`, `${c.ratioToRawJetStream} × raw JetStream; floor ${c.floorUs} µs/event (HTTP ${c.httpRequestUs}, nats-server ${c.natsServerPublishUs}); end to end is ${(c.shareOfCeiling * 100).toFixed(1)}% of it`);
   const cpu = Object.entries(r.endToEnd.cpuMicrosecondsPerEvent as Record<string, number>);
   if (cpu.length) row('  CPU µs per event', String(cpu.reduce((n, [, v]) => n + v, 0)), cpu.map(([k, v]) => `${k} ${v}`).join(', '));
   const lat = r.latencyAt1000PerSecond;
   const rawLat = r.baselineRawJetStreamAtLatencyRate;
+  const m = r.minimalPipeline;
+  row('  minimal pipeline (transport, no features)', `${m.deliveredPerSecond}/s`, `${m.ratioToRawJetStream} × raw JetStream; end to end is ${(r.endToEnd.ratioToMinimalPipeline * 100).toFixed(1)}% of it; CPU µs per event ${Object.entries(m.cpuMicrosecondsPerEvent as Record<string, number>).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   row(`end-to-end latency at ${lat.offeredRate}/s`, `p99 ${lat.p99Ms} ms`, `p50 ${lat.p50Ms} ms, p99.9 ${lat.p999Ms} ms, max ${lat.maxMs} ms; ${lat.delivered}/${lat.accepted} delivered`);
   row(`  raw JetStream publish at ${rawLat.ratePerSecond}/s`, `p99 ${rawLat.p99Ms.toFixed(2)} ms`, `p50 ${rawLat.p50Ms.toFixed(2)} ms (PubAck latency alone, same nats-server)`);
   console.log('\nfull results: .bench/results.json');

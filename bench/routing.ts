@@ -8,6 +8,9 @@ import path from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { EventMesh } from '../constructs';
 
+/** Deliveries in flight at once for the bench's Trigger (and the minimal pipeline's consumer). */
+export const BENCH_MAX_IN_FLIGHT = 256;
+
 export function writeBenchRouting(dir: string, sinkUrl: string): void {
   const app = new App({ outdir: dir });
   const chart = new Chart(app, 'bench');
@@ -19,7 +22,7 @@ export function writeBenchRouting(dir: string, sinkUrl: string): void {
         namespace: 'bench',
         filter: { type: 'bench.event', source: 'bench' },
         subscriber: { uri: sinkUrl },
-        delivery: { ordering: 'parallel', maxInFlight: 256 },
+        delivery: { ordering: 'parallel', maxInFlight: BENCH_MAX_IN_FLIGHT },
       },
     ],
   });

@@ -11,6 +11,7 @@ import type { Channel, TopicOptions } from '../channel/channel';
 import { answerClientError, sendError, sendJson } from '../http';
 import { createMetricsRegistry, silentLogger } from '../observability';
 import type { Logger, Registry } from '../observability';
+import { forEachBounded } from './bounded';
 import { HttpSender } from './delivery/http-sender';
 import { resolveTarget } from './delivery/targets';
 import type { Target } from './delivery/targets';
@@ -26,6 +27,9 @@ import type { DispatcherMetrics } from './metrics';
 import { buildRoutingTable, consumerSettingsChanged, diffRoutes, EMPTY_ROUTING_TABLE, RoutingWatcher } from './routing';
 import type { ManifestSet, ReadManifestOptions, RoutingProblem, RoutingTable, SubscriptionRoute, TriggerRoute } from './routing';
 import type { RoutingSource, RoutingSourceFactory } from './routing/cluster-source';
+
+/** Consumers started at once when routing adds many (a few channel round trips each). */
+export const WORKER_START_CONCURRENCY = 16;
 
 /** A Subscription a fan-out stage reads straight into its broker. */
 interface DirectSubscription {
@@ -196,9 +200,17 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
     }
   }
 
+  // Workers start several at once, many on the same topic (a broker's retry topic): one
+  // ensureTopic per topic in flight, whatever the channel does with concurrent calls.
+  const ensuring = new Map<string, Promise<void>>();
   const ensureTopic = async (topic: string) => {
     if (ensuredTopics.has(topic)) return;
-    await channel.ensureTopic(topic, options.topicOptions);
+    let pending = ensuring.get(topic);
+    if (!pending) {
+      pending = channel.ensureTopic(topic, options.topicOptions).finally(() => ensuring.delete(topic));
+      ensuring.set(topic, pending);
+    }
+    await pending;
     ensuredTopics.add(topic);
   };
 
@@ -223,12 +235,14 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
           consumersToDelete.set(`${worker.current.topic}|${worker.current.consumer}`, { topic: worker.current.topic, consumer: worker.current.consumer });
         }
       }
-      for (const [key, route] of wanted) {
+      // Several at once: each start is a few round trips to the channel (the old consumer's
+      // position, creating the consumer), so one at a time, 1,000 Triggers took 4.5-5.9 s.
+      await forEachBounded(wanted, WORKER_START_CONCURRENCY, async ([key, route]) => {
         const existing = workers.get(key);
         if (existing) {
           if (!consumerSettingsChanged(existing.current, route)) {
             existing.update(route);
-            continue;
+            return;
           }
           workers.delete(key);
           logger.info({ kind: route.kind, route: key }, 'restarting consumer (ordering, max-in-flight or server-side filter changed)');
@@ -256,7 +270,7 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
           failures++;
           logger.warn({ kind: route.kind, route: key, err: (err as Error).message }, 'could not start consumer; will retry');
         }
-      }
+      });
     };
     // Triggers first: a new Trigger consumer starts at "new", so it must exist before the
     // Subscriptions start feeding its broker.

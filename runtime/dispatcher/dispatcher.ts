@@ -179,7 +179,11 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
    */
   const legacyConsumers = new Map<string, { topic: string; consumer: string; brokerKey: string; upTo: number }>();
   const subscriptionWorkers = new Map<string, DeliveryWorker>();
-  const ensuredTopics = new Set<string>();
+  /**
+   * Topics created (or being created) by this dispatcher: one ensureTopic per topic, however
+   * many workers starting at once share it (a broker's retry topic); a failed one is tried again.
+   */
+  const ensuredTopics = new Map<string, Promise<void>>();
   /** Durable consumers of deleted routes still to remove (retried with the reconcile). */
   const consumersToDelete = new Map<string, { topic: string; consumer: string }>();
   let retryTimer: NodeJS.Timeout | undefined;
@@ -200,18 +204,14 @@ export async function startDispatcher(options: DispatcherOptions, deps: Dispatch
     }
   }
 
-  // Workers start several at once, many on the same topic (a broker's retry topic): one
-  // ensureTopic per topic in flight, whatever the channel does with concurrent calls.
-  const ensuring = new Map<string, Promise<void>>();
-  const ensureTopic = async (topic: string) => {
-    if (ensuredTopics.has(topic)) return;
-    let pending = ensuring.get(topic);
-    if (!pending) {
-      pending = channel.ensureTopic(topic, options.topicOptions).finally(() => ensuring.delete(topic));
-      ensuring.set(topic, pending);
+  const ensureTopic = (topic: string): Promise<void> => {
+    let ensured = ensuredTopics.get(topic);
+    if (!ensured) {
+      ensured = channel.ensureTopic(topic, options.topicOptions);
+      ensuredTopics.set(topic, ensured);
+      ensured.catch(() => ensuredTopics.delete(topic));
     }
-    await pending;
-    ensuredTopics.add(topic);
+    return ensured;
   };
 
   /** Bring running workers in line with `table`. Failures are retried by a timer. */

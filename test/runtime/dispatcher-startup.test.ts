@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { brokerTopic } from '../../constructs/api';
+import { brokerRetryTopic, brokerTopic } from '../../constructs/api';
 import type { ConsumerOptions, MessageHandler, TopicOptions } from '../../runtime/channel/channel';
 import { InMemoryChannel } from '../../runtime/channel/in-memory';
 import { startDispatcher } from '../../runtime/dispatcher';
@@ -21,9 +21,12 @@ class SlowToStart extends InMemoryChannel {
   consuming = 0;
   mostConsuming = 0;
   readonly ensured = new Map<string, number>();
+  /** Topics whose first ensureTopic fails, as a server that is not there yet would. */
+  readonly failFirst = new Set<string>();
   override async ensureTopic(topic: string, options?: TopicOptions): Promise<void> {
     this.ensured.set(topic, (this.ensured.get(topic) ?? 0) + 1);
     await new Promise((r) => setTimeout(r, 5));
+    if (this.failFirst.delete(topic)) throw new Error(`topic ${topic} cannot be created yet (test)`);
     return super.ensureTopic(topic, options);
   }
   override async consume(topic: string, consumer: string, handler: MessageHandler, options: ConsumerOptions) {
@@ -38,6 +41,19 @@ class SlowToStart extends InMemoryChannel {
 }
 
 const TRIGGERS = 60;
+
+function writeRouting(triggers: number, subscriberUrl: string): void {
+  writeFileSync(path.join(dir, 'routing.yaml'), [
+    { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'shop' }, spec: {} },
+    ...Array.from({ length: triggers }, (_, i) => ({
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Trigger',
+      metadata: { name: `t${i}`, namespace: 'shop' },
+      spec: { broker: 'default', filter: { attributes: { type: `type.${i}` } }, subscriber: { uri: subscriberUrl } },
+    })),
+  ].map((o) => stringify(o)).join('---\n'));
+}
+
 let dir: string;
 let d: Dispatcher | undefined;
 let sub: Subscriber | undefined;
@@ -50,16 +66,7 @@ afterEach(async () => {
 test(`${TRIGGERS} Triggers: consumers start at most ${WORKER_START_CONCURRENCY} at once, each topic is created once, and every Trigger delivers`, async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'event-mesh-startup-'));
   sub = await startSubscriber();
-  const triggers = Array.from({ length: TRIGGERS }, (_, i) => ({
-    apiVersion: 'eventing.knative.dev/v1',
-    kind: 'Trigger',
-    metadata: { name: `t${i}`, namespace: 'shop' },
-    spec: { broker: 'default', filter: { attributes: { type: `type.${i}` } }, subscriber: { uri: sub!.url } },
-  }));
-  writeFileSync(path.join(dir, 'routing.yaml'), [
-    { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'shop' }, spec: {} },
-    ...triggers,
-  ].map((o) => stringify(o)).join('---\n'));
+  writeRouting(TRIGGERS, sub.url);
   const channel = new SlowToStart();
   await channel.connect();
   d = await startDispatcher({ port: 0, host: '127.0.0.1', routingDir: dir, ackWaitMs: 5000, fanOut: true }, { channel });
@@ -76,3 +83,22 @@ test(`${TRIGGERS} Triggers: consumers start at most ${WORKER_START_CONCURRENCY} 
   await sub.waitFor((s) => s.acceptedIds().size === TRIGGERS, 15_000);
   expect([...sub.acceptedIds()].sort()).toEqual(Array.from({ length: TRIGGERS }, (_, i) => `e${i}`).sort());
 });
+
+test('a topic that could not be created is not taken as created: the next reconcile creates it and the Trigger starts', async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'event-mesh-startup-'));
+  sub = await startSubscriber();
+  writeRouting(1, sub.url);
+  const channel = new SlowToStart();
+  channel.failFirst.add(brokerRetryTopic('shop', 'default'));
+  await channel.connect();
+  d = await startDispatcher({ port: 0, host: '127.0.0.1', routingDir: dir, ackWaitMs: 5000, fanOut: true }, { channel });
+  const until = Date.now() + 10_000;
+  while (channel.ensured.get(brokerRetryTopic('shop', 'default'))! < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  expect(channel.ensured.get(brokerRetryTopic('shop', 'default'))).toBe(2);
+  // A new Trigger gets what reaches its broker once it is live: publish until one arrives.
+  for (let n = 0; sub.acceptedIds().size === 0 && Date.now() < until; n++) {
+    await channel.publish(brokerTopic('shop', 'default'), Buffer.from(JSON.stringify({ specversion: '1.0', id: `late${n}`, source: 'test', type: 'type.0' })));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(sub.acceptedIds().size).toBeGreaterThan(0);
+}, 20_000);

@@ -19,7 +19,16 @@ export interface PublishSpec {
   readonly ratePerSecond?: number;
 }
 
-export async function runPublish(spec: PublishSpec) {
+export interface PublishResult {
+  readonly ok: number;
+  /** Publishes acked during the warm-up (not in `ok`). */
+  readonly warmupOk: number;
+  readonly failed: number;
+  readonly elapsedMs: number;
+  readonly latenciesMs: { readonly p50: number; readonly p99: number };
+}
+
+export async function runPublish(spec: PublishSpec): Promise<PublishResult> {
   const nc = await connect({ servers: spec.natsUrl });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw'] });

@@ -30,6 +30,7 @@ import { writeSummary } from './summary';
 import { benchCertificates } from './tls';
 import { cpuPerEventUs, cpuSnapshot } from './process-cpu';
 import { endToEndCeiling } from './ceiling';
+import type { PublishResult, PublishSpec } from './jetstream-publish';
 import type { MinimalPipelineSpec } from './minimal-pipeline';
 import { BENCH_MAX_IN_FLIGHT } from './routing';
 import { medianRoundIndex, roundRatios, type RoundRatios } from './rounds';
@@ -146,24 +147,11 @@ async function main(): Promise<void> {
   try {
     // Baseline 2: raw JetStream publish (and what nats-server spends per stored publish).
     const natsCpuBefore = cpuSnapshot({ natsServer: nats.pid() });
-    const rawResult = await forkAndWait<{ ok: number; warmupOk: number; elapsedMs: number; latenciesMs: { p50: number; p99: number } }>('jetstream-publish.js', {
-      natsUrl: nats.url,
-      concurrency: CONCURRENCY,
-      durationMs: DURATION_MS,
-      payloadBytes: EVENT_BYTES,
-      warmupMs: 1000,
-    }).reply;
+    const rawResult = await rawPublish(nats.url, { warmupMs: 1000 });
     // The warm-up's publishes count too: nats-server's CPU is over all that were stored.
     const rawNatsUs = cpuPerEventUs({ natsServer: nats.pid() }, natsCpuBefore, rawResult.ok + rawResult.warmupOk).natsServer;
     // Baseline 3: raw JetStream publish latency at the rate the mesh's latency is measured at.
-    const rawAtRate = await forkAndWait<{ ok: number; latenciesMs: { p50: number; p99: number } }>('jetstream-publish.js', {
-      natsUrl: nats.url,
-      concurrency: CONCURRENCY,
-      durationMs: DURATION_MS,
-      payloadBytes: EVENT_BYTES,
-      warmupMs: 2000,
-      ratePerSecond: LATENCY_RATE,
-    }).reply;
+    const rawAtRate = await rawPublish(nats.url, { warmupMs: 2000, ratePerSecond: LATENCY_RATE });
 
     // The mesh: adapter + dispatcher + subscriber, wired by manifests.
     const sink = forkAndWait<{ port: number }>('sink.js');
@@ -215,16 +203,14 @@ async function main(): Promise<void> {
     // of each process, the bench's own included.
     const meshPids = { adapter: adapter.pid, dispatcher: dispatcher.pid, natsServer: nats.pid(), subscriber: sink.child.pid };
     const minimalPids = { ingress: minimal.pids.ingress, delivery: minimal.pids.delivery, natsServer: nats.pid(), subscriber: sink.child.pid };
-    const rounds: Array<RoundRatios & { endToEnd: Delivery; minimal: Delivery; rawP99Ms: number }> = [];
+    const rounds: Array<RoundRatios & { endToEnd: Delivery; minimal: Delivery }> = [];
     for (let n = 1; n <= ROUNDS; n++) {
-      const raw = await forkAndWait<{ ok: number; elapsedMs: number; latenciesMs: { p99: number } }>('jetstream-publish.js', {
-        natsUrl: nats.url, concurrency: CONCURRENCY, durationMs: DURATION_MS, payloadBytes: EVENT_BYTES, warmupMs: 1000,
-      }).reply;
+      const raw = await rawPublish(nats.url, { warmupMs: 1000 });
       const endToEnd = await measureDelivery(sink.child, `e2e${n}`, adapterUrl, body, meshPids);
       const viaMinimal = await measureDelivery(sink.child, `minimal${n}`, minimal.url, body, minimalPids);
       const figures = roundRatios({ round: n, rawJetStreamPerSecond: rate(raw.ok, raw.elapsedMs), endToEndPerSecond: endToEnd.deliveredPerSecond, minimalPipelinePerSecond: viaMinimal.deliveredPerSecond });
       console.log(`round ${n}: raw JetStream ${figures.rawJetStreamPerSecond}/s, end to end ${figures.endToEndPerSecond}/s (${figures.endToEndToRaw} × raw), minimal pipeline ${figures.minimalPipelinePerSecond}/s (${figures.minimalToRaw} × raw); end to end ${figures.endToEndToMinimal} × minimal`);
-      rounds.push({ ...figures, endToEnd, minimal: viaMinimal, rawP99Ms: raw.latenciesMs.p99 });
+      rounds.push({ ...figures, endToEnd, minimal: viaMinimal });
     }
     await minimal.stop();
     const quoted = rounds[medianRoundIndex(rounds)];
@@ -341,6 +327,12 @@ async function main(): Promise<void> {
   console.log(`summary and charts: ${path.relative(process.cwd(), out)}/summary.md`);
 }
 
+
+/** Raw JetStream publish (bench/jetstream-publish.ts) in a process of its own, at the run's concurrency, duration and event size. */
+function rawPublish(natsUrl: string, options: Pick<PublishSpec, 'warmupMs' | 'ratePerSecond'>): Promise<PublishResult> {
+  const spec: PublishSpec = { natsUrl, concurrency: CONCURRENCY, durationMs: DURATION_MS, payloadBytes: EVENT_BYTES, ...options };
+  return forkAndWait<PublishResult>('jetstream-publish.js', spec).reply;
+}
 
 /** The minimal pipeline's two processes, warmed up for 1 s, then idle until measured. */
 async function startMinimalPipeline(natsUrl: string, subscriberUrl: string, body: string, sink: ChildProcess) {

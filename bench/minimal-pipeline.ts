@@ -43,14 +43,15 @@ export function frame(headers: http.IncomingHttpHeaders, body: Buffer): Buffer {
 
 export function unframe(bytes: Uint8Array): { headers: Record<string, string>; body: Buffer } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const end = buf.indexOf('\n\n');
+  // Where the blank line is: first when there are no headers, else after the last header line.
+  const blank = buf[0] === 0x0a ? 0 : buf.indexOf('\n\n') + 1;
   const headers: Record<string, string> = {};
-  if (end < 0) return { headers, body: buf };
-  for (const line of buf.toString('latin1', 0, end).split('\n')) {
+  if (blank === 0 && buf[0] !== 0x0a) return { headers, body: buf };
+  for (const line of buf.toString('latin1', 0, blank).split('\n')) {
     const colon = line.indexOf(':');
     if (colon > 0) headers[line.slice(0, colon)] = line.slice(colon + 1);
   }
-  return { headers, body: buf.subarray(end + 2) };
+  return { headers, body: buf.subarray(blank + 1) };
 }
 
 async function openChannel(natsUrl: string): Promise<JetStreamChannel> {

@@ -18,6 +18,14 @@ describe('minimal pipeline framing', () => {
     expect(headers).toEqual({ 'ce-id': 'p.1', 'ce-type': 'x.y', 'content-type': 'application/json' });
     expect(Buffer.compare(back, body)).toBe(0);
   });
+
+  it('without headers to keep, the body still comes back whole, even one that starts with blank lines', () => {
+    const body = Buffer.from('\n\n{"a":1}');
+    const framed = frame({ host: 'h' }, body);
+    const { headers, body: back } = unframe(new Uint8Array(framed.buffer, framed.byteOffset, framed.byteLength));
+    expect(headers).toEqual({});
+    expect(back.toString()).toBe('\n\n{"a":1}');
+  });
 });
 
 describe('minimal pipeline (real nats-server, real HTTP subscriber)', () => {

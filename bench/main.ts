@@ -17,10 +17,9 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startNatsServer } from '../test/support/nats-server';
+import { freePort, startNatsServer } from '../test/support/nats-server';
 import type { LoadResult, LoadSpec } from './load-generator';
 import { percentile } from './load-generator';
 import { writeBenchRouting } from './routing';
@@ -47,17 +46,6 @@ const CLI = path.resolve(__dirname, '../runtime/cli.js');
 const MESH_ONLY = process.env.BENCH_ONLY === 'mesh';
 /** Rounds of raw publish, end to end and minimal pipeline, back to back (bench/rounds.ts). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export function forkAndWait<T>(script: string, message?: unknown, args: string[] = []): { child: ChildProcess; reply: Promise<T> } {
   const child = fork(path.resolve(__dirname, script), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

@@ -14,9 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { parseGoDuration } from '../constructs/api';
-import { startNatsServer } from '../test/support/nats-server';
+import { freePort, startNatsServer } from '../test/support/nats-server';
 import { percentile } from './load-generator';
-import { delivered, eventBody, eventHeaders, forkAndWait, freePort, load, startCli, stop, waitReady } from './main';
+import { delivered, eventBody, eventHeaders, forkAndWait, load, startCli, stop, waitReady } from './main';
 import { writeBenchRouting } from './routing';
 
 const DURATION_MS = parseGoDuration(process.env.SOAK_DURATION ?? '5m') ?? 300_000;
